@@ -6,6 +6,11 @@
  * Parameter maps keep the order they were written in. Keys are lower-cased (parameter names are
  * case-insensitive, RFC 3261 §7.3.1 and §19.1.4); values keep their case and escapes. A parameter
  * written without `=value` maps to `null`. When a name repeats, the first occurrence is kept.
+ * A header parameter whose value is a quoted-string is stored WITH its quotes and escapes
+ * (`"<urn:uuid:f81d>"`), so a header written back from the map is what the sender wrote; read
+ * the inner text with `unquoteParam` (src/sip/params.ts). URI parameter names are stored
+ * unescaped when that leaves valid pname characters (`%6C%72` is the key `lr`, RFC 3261
+ * §19.1.4); URI parameter values keep their escapes.
  */
 
 export type Params = Map<string, string | null>;
@@ -97,8 +102,14 @@ export interface CSeq {
  * values are unquoted with quoted-pair escapes resolved; names are lower-cased.
  */
 export interface AuthValue {
+  /** The auth-scheme as written (`Digest`); compare it case-insensitively (RFC 7235 §2.1). */
   scheme: string;
   params: Map<string, string>;
+  /**
+   * The token68 form (RFC 7235 §2.1) some schemes use instead of parameters, e.g.
+   * `Bearer mF_9.B5f-4.1JqM` (RFC 8898 §3); absent when the value has parameters.
+   */
+  token68?: string;
 }
 
 /** A token with parameters: Event (RFC 6665 §8.2.1), Subscription-State, Content-Type parts. */
