@@ -1,0 +1,610 @@
+/**
+ * The SIP message model. A message keeps the bytes it was parsed from and an ordered list of
+ * header fields, each with its original text; a header's value is parsed only when asked for
+ * and the result cached. Serialising writes untouched header lines byte for byte, so a proxy
+ * changes only what it means to change. See docs/adr/0002-message-model.md.
+ */
+import { SipParseError } from '../core/errors.js';
+import { canonicalName, displayName } from './header-names.js';
+import { parseCallId, parseMaxForwards } from './headers/simple.js';
+import { parseCSeq } from './headers/cseq.js';
+import { parseContact, parseNameAddr, parseNameAddrList } from './headers/name-addr.js';
+import { parseViaList } from './headers/via.js';
+import { splitList } from './split.js';
+import { parseUri } from './uri.js';
+import type { ContactValue, CSeq, NameAddr, Uri, Via } from './types.js';
+
+/** One header field line (with any folded continuation lines). */
+export interface HeaderField {
+  /** Canonical name: lower-case, compact form expanded (`v` becomes `via`). */
+  readonly name: string;
+  /** The field value: continuation lines joined by one SP, surrounding SP/HTAB removed. */
+  readonly value: string;
+  /** The line exactly as received (name through end of value, folding kept), or null for a
+   * field Tandem created or rewrote; null lines are written as `Name: value`. */
+  readonly raw: string | null;
+}
+
+const EMPTY_BODY = Buffer.alloc(0);
+
+/**
+ * Parsed-value caches, cleared per header name when that header changes. A class with every
+ * field initialised gives all messages one hidden class, so accessor call sites stay
+ * monomorphic.
+ */
+class Cache {
+  topVias: Via[] | undefined = undefined;
+  vias: Via[] | undefined = undefined;
+  cseq: CSeq | undefined = undefined;
+  callId: string | undefined = undefined;
+  from: NameAddr | undefined = undefined;
+  to: NameAddr | undefined = undefined;
+  maxForwards: number | null | undefined = undefined;
+  contact: ContactValue | null | undefined = undefined;
+  routes: NameAddr[] | undefined = undefined;
+  recordRoutes: NameAddr[] | undefined = undefined;
+}
+
+/** Behaviour shared by requests and responses. */
+export abstract class SipMessage {
+  /** Header fields in wire order. Mutate through the methods below, which keep caches right. */
+  readonly headers: HeaderField[];
+  /** The body: a view into the received bytes (never copied) or a buffer set by `setBody`. */
+  body: Buffer;
+  /** The exact bytes this message was parsed from (start line through body), or null. */
+  protected source: Buffer | null;
+  /** The start line as received, or null once rewritten. */
+  protected startLineRaw: string | null;
+  /** True once anything was changed: `toBuffer()` can no longer return `source`. */
+  protected dirty: boolean;
+  private readonly cache = new Cache();
+
+  protected constructor(
+    headers: HeaderField[],
+    body: Buffer,
+    source: Buffer | null,
+    startLineRaw: string | null,
+  ) {
+    this.headers = headers;
+    this.body = body;
+    this.source = source;
+    this.startLineRaw = startLineRaw;
+    this.dirty = source === null;
+  }
+
+  abstract isRequest(): this is SipRequest;
+  abstract isResponse(): this is SipResponse;
+  /** The start line without CRLF, as it will be written. */
+  abstract startLine(): string;
+
+  // ---- generic header access -------------------------------------------------------------
+
+  /** First value of a header, by any spelling of its name (`Via`, `v`, `VIA`). */
+  get(name: string): string | undefined {
+    const key = canonicalName(name);
+    for (const h of this.headers) {
+      if (h.name === key) {
+        return h.value;
+      }
+    }
+    return undefined;
+  }
+
+  /** Every field value of a header in order (one entry per line, not split at commas). */
+  getAll(name: string): string[] {
+    const key = canonicalName(name);
+    const out: string[] = [];
+    for (const h of this.headers) {
+      if (h.name === key) {
+        out.push(h.value);
+      }
+    }
+    return out;
+  }
+
+  /** Every element of a list header, split at top-level commas across all its lines. */
+  getList(name: string): string[] {
+    const out: string[] = [];
+    for (const v of this.getAll(name)) {
+      for (const item of splitList(v)) {
+        out.push(item);
+      }
+    }
+    return out;
+  }
+
+  has(name: string): boolean {
+    return this.get(name) !== undefined;
+  }
+
+  /** Number of lines carrying this header. */
+  count(name: string): number {
+    const key = canonicalName(name);
+    let n = 0;
+    for (const h of this.headers) {
+      if (h.name === key) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  // ---- typed, lazily parsed accessors ------------------------------------------------------
+
+  /** All Via values, top first. Throws SipParseError on a malformed Via. */
+  vias(): Via[] {
+    let v = this.cache.vias;
+    if (v === undefined) {
+      v = [];
+      for (const h of this.headers) {
+        if (h.name === 'via') {
+          for (const via of parseViaList(h.value)) {
+            v.push(via);
+          }
+        }
+      }
+      this.cache.vias = v;
+    }
+    return v;
+  }
+
+  /** The top Via; parses only the first Via line. */
+  topVia(): Via | undefined {
+    let v = this.cache.topVias;
+    if (v === undefined) {
+      const line = this.field('via');
+      v = line === undefined ? [] : parseViaList(line.value);
+      this.cache.topVias = v;
+    }
+    return v[0];
+  }
+
+  callId(): string {
+    let id = this.cache.callId;
+    if (id === undefined) {
+      id = parseCallId(this.required('call-id').value);
+      this.cache.callId = id;
+    }
+    return id;
+  }
+
+  cseq(): CSeq {
+    let c = this.cache.cseq;
+    if (c === undefined) {
+      c = parseCSeq(this.required('cseq').value);
+      this.cache.cseq = c;
+    }
+    return c;
+  }
+
+  from(): NameAddr {
+    let f = this.cache.from;
+    if (f === undefined) {
+      f = parseNameAddr(this.required('from').value);
+      this.cache.from = f;
+    }
+    return f;
+  }
+
+  to(): NameAddr {
+    let t = this.cache.to;
+    if (t === undefined) {
+      t = parseNameAddr(this.required('to').value);
+      this.cache.to = t;
+    }
+    return t;
+  }
+
+  fromTag(): string | null {
+    return this.from().params.get('tag') ?? null;
+  }
+
+  toTag(): string | null {
+    return this.to().params.get('tag') ?? null;
+  }
+
+  /** Max-Forwards, or null when absent (RFC 3261 §16.3 item 2 lets a proxy pass it then). */
+  maxForwards(): number | null {
+    let m = this.cache.maxForwards;
+    if (m === undefined) {
+      const line = this.field('max-forwards');
+      m = line === undefined ? null : parseMaxForwards(line.value);
+      this.cache.maxForwards = m;
+    }
+    return m;
+  }
+
+  /** Contact header(s), or null when absent. */
+  contact(): ContactValue | null {
+    let c = this.cache.contact;
+    if (c === undefined) {
+      c = this.parseContacts();
+      this.cache.contact = c;
+    }
+    return c;
+  }
+
+  routes(): NameAddr[] {
+    let r = this.cache.routes;
+    if (r === undefined) {
+      r = this.nameAddrs('route');
+      this.cache.routes = r;
+    }
+    return r;
+  }
+
+  recordRoutes(): NameAddr[] {
+    let r = this.cache.recordRoutes;
+    if (r === undefined) {
+      r = this.nameAddrs('record-route');
+      this.cache.recordRoutes = r;
+    }
+    return r;
+  }
+
+  /** Body length; the serializer writes Content-Length from this. */
+  contentLength(): number {
+    return this.body.length;
+  }
+
+  // ---- mutation ----------------------------------------------------------------------------
+
+  /** Add a header line, after the last line of the same name (or at the end) or on top. */
+  addHeader(name: string, value: string, where: 'top' | 'bottom' = 'bottom'): void {
+    const key = canonicalName(name);
+    const field: HeaderField = { name: key, value, raw: null };
+    if (where === 'top') {
+      const i = this.headers.findIndex((h) => h.name === key);
+      this.headers.splice(i < 0 ? 0 : i, 0, field);
+    } else {
+      let last = -1;
+      for (let i = 0; i < this.headers.length; i++) {
+        if (this.headers[i]!.name === key) {
+          last = i;
+        }
+      }
+      if (last < 0) {
+        this.headers.push(field);
+      } else {
+        this.headers.splice(last + 1, 0, field);
+      }
+    }
+    this.touched(key);
+  }
+
+  /** Remove every line of a header; returns how many were removed. */
+  removeHeader(name: string): number {
+    const key = canonicalName(name);
+    let n = 0;
+    for (let i = this.headers.length - 1; i >= 0; i--) {
+      if (this.headers[i]!.name === key) {
+        this.headers.splice(i, 1);
+        n++;
+      }
+    }
+    if (n > 0) {
+      this.touched(key);
+    }
+    return n;
+  }
+
+  /** Replace every line of a header by one line holding `value` (at the first line's place). */
+  setHeader(name: string, value: string): void {
+    const key = canonicalName(name);
+    const i = this.headers.findIndex((h) => h.name === key);
+    if (i < 0) {
+      this.headers.push({ name: key, value, raw: null });
+    } else {
+      this.headers[i] = { name: key, value, raw: null };
+      for (let j = this.headers.length - 1; j > i; j--) {
+        if (this.headers[j]!.name === key) {
+          this.headers.splice(j, 1);
+        }
+      }
+    }
+    this.touched(key);
+  }
+
+  /** Add a Via on top (RFC 3261 §16.6 item 8). `value` is a formatted Via value. */
+  pushVia(value: string): void {
+    this.addHeader('via', value, 'top');
+  }
+
+  /** Remove and return the top Via value (RFC 3261 §16.7 item 3); null when there is none. */
+  popVia(): Via | null {
+    return this.popFirstValue('via', (v) => parseViaList(v)) ?? null;
+  }
+
+  /** Add a Record-Route value on top (RFC 3261 §16.6 item 4). */
+  addRecordRoute(value: string): void {
+    this.addHeader('record-route', value, 'top');
+  }
+
+  /** Add a Route value on top, or at the bottom of the route set. */
+  addRoute(value: string, where: 'top' | 'bottom' = 'top'): void {
+    this.addHeader('route', value, where);
+  }
+
+  /** Remove and return the first Route value (RFC 3261 §16.4 loose-route removal). */
+  popRoute(): NameAddr | null {
+    return this.popFirstValue('route', (v) => parseNameAddrList(v)) ?? null;
+  }
+
+  /**
+   * Decrement Max-Forwards (RFC 3261 §16.6 item 3), adding `Max-Forwards: 70` minus one when the
+   * request has none (RFC 3261 §16.6: "If the copy does not contain a Max-Forwards header field,
+   * the proxy MUST add one with a field value, which SHOULD be 70"). Returns the new value.
+   */
+  decrementMaxForwards(initial = 70): number {
+    const current = this.maxForwards();
+    const next = current === null ? initial - 1 : Math.max(0, current - 1);
+    this.setHeader('max-forwards', String(next));
+    this.cache.maxForwards = next;
+    return next;
+  }
+
+  /** Replace the body; Content-Length follows, and Content-Type when given. */
+  setBody(body: Buffer | string, contentType?: string): void {
+    this.body = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    if (contentType !== undefined) {
+      this.setHeader('content-type', contentType);
+    } else if (this.body.length === 0) {
+      this.removeHeader('content-type');
+    }
+    this.setHeader('content-length', String(this.body.length));
+  }
+
+  /**
+   * The message as bytes. An untouched message returns the bytes it was parsed from; otherwise
+   * untouched header lines are copied verbatim and a Content-Length is always written (RFC 3261
+   * §18.3 makes it mandatory on streams, and the next hop's transport is not known here).
+   */
+  toBuffer(): Buffer {
+    if (!this.dirty && this.source !== null) {
+      return this.source;
+    }
+    let head = this.startLine() + '\r\n';
+    let sawLength = false;
+    const bodyLength = this.body.length;
+    for (const h of this.headers) {
+      if (h.name === 'content-length') {
+        if (sawLength) {
+          continue;
+        }
+        sawLength = true;
+        if (h.raw === null || h.value !== String(bodyLength)) {
+          head += `Content-Length: ${bodyLength}\r\n`;
+          continue;
+        }
+      }
+      head += h.raw ?? `${displayName(h.name)}: ${h.value}`;
+      head += '\r\n';
+    }
+    if (!sawLength) {
+      head += `Content-Length: ${bodyLength}\r\n`;
+    }
+    head += '\r\n';
+    const out = Buffer.allocUnsafe(head.length + bodyLength);
+    out.write(head, 0, 'latin1');
+    this.body.copy(out, head.length);
+    return out;
+  }
+
+  /** The message as a binary string, for tests and debug logs. */
+  toString(): string {
+    return this.toBuffer().toString('latin1');
+  }
+
+  // ---- internals ---------------------------------------------------------------------------
+
+  protected field(key: string): HeaderField | undefined {
+    for (const h of this.headers) {
+      if (h.name === key) {
+        return h;
+      }
+    }
+    return undefined;
+  }
+
+  private required(key: string): HeaderField {
+    const h = this.field(key);
+    if (h === undefined) {
+      throw new SipParseError('SIP_ERR_MISSING_HEADER', `Missing ${displayName(key)} Header`);
+    }
+    return h;
+  }
+
+  private nameAddrs(key: string): NameAddr[] {
+    const out: NameAddr[] = [];
+    for (const h of this.headers) {
+      if (h.name === key) {
+        for (const na of parseNameAddrList(h.value)) {
+          out.push(na);
+        }
+      }
+    }
+    return out;
+  }
+
+  private parseContacts(): ContactValue | null {
+    let result: ContactValue | null = null;
+    for (const h of this.headers) {
+      if (h.name !== 'contact') {
+        continue;
+      }
+      const c = parseContact(h.value);
+      // RFC 3261 §10.3 item 6: "*" is only valid alone; mixing it with addresses is an error.
+      if (c.star || result?.star === true) {
+        if (result !== null) {
+          throw new SipParseError('SIP_ERR_NAME_ADDR', 'Contact * Mixed With Addresses');
+        }
+        result = c;
+      } else if (result === null) {
+        result = { star: false, contacts: [...c.contacts] };
+      } else {
+        result.contacts.push(...c.contacts);
+      }
+    }
+    return result;
+  }
+
+  /** Remove the first comma-separated value of the first line of `key`, parsed by `parse`. */
+  private popFirstValue<T>(key: string, parse: (value: string) => T[]): T | undefined {
+    const i = this.headers.findIndex((h) => h.name === key);
+    if (i < 0) {
+      return undefined;
+    }
+    const line = this.headers[i]!;
+    const parsed = parse(line.value);
+    const items = splitList(line.value);
+    if (items.length <= 1) {
+      this.headers.splice(i, 1);
+    } else {
+      this.headers[i] = { name: key, value: items.slice(1).join(', '), raw: null };
+    }
+    this.touched(key);
+    return parsed[0];
+  }
+
+  /** Record that header `key` changed: drop its cached parse and mark the message dirty. */
+  protected touched(key: string): void {
+    this.dirty = true;
+    const c = this.cache;
+    switch (key) {
+      case 'via':
+        c.vias = undefined;
+        c.topVias = undefined;
+        break;
+      case 'cseq':
+        c.cseq = undefined;
+        break;
+      case 'call-id':
+        c.callId = undefined;
+        break;
+      case 'from':
+        c.from = undefined;
+        break;
+      case 'to':
+        c.to = undefined;
+        break;
+      case 'max-forwards':
+        c.maxForwards = undefined;
+        break;
+      case 'contact':
+        c.contact = undefined;
+        break;
+      case 'route':
+        c.routes = undefined;
+        break;
+      case 'record-route':
+        c.recordRoutes = undefined;
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+/** A SIP request. `uri` is the Request-URI text; `requestUri()` parses it on demand. */
+export class SipRequest extends SipMessage {
+  readonly method: string;
+  private uriText: string;
+  private parsedUri: Uri | undefined;
+  readonly version: string;
+
+  constructor(
+    method: string,
+    uri: string,
+    headers: HeaderField[],
+    body: Buffer = EMPTY_BODY,
+    source: Buffer | null = null,
+    startLineRaw: string | null = null,
+    version = 'SIP/2.0',
+  ) {
+    super(headers, body, source, startLineRaw);
+    this.method = method;
+    this.uriText = uri;
+    this.version = version;
+  }
+
+  isRequest(): this is SipRequest {
+    return true;
+  }
+
+  isResponse(): this is SipResponse {
+    return false;
+  }
+
+  get uri(): string {
+    return this.uriText;
+  }
+
+  /** The parsed Request-URI. Throws SipParseError('SIP_ERR_REQUEST_URI') when malformed. */
+  requestUri(): Uri {
+    if (this.parsedUri === undefined) {
+      try {
+        this.parsedUri = parseUri(this.uriText);
+      } catch (err) {
+        if (err instanceof SipParseError) {
+          throw new SipParseError('SIP_ERR_REQUEST_URI', `Malformed Request-URI (${err.reason})`);
+        }
+        throw err;
+      }
+    }
+    return this.parsedUri;
+  }
+
+  /** Rewrite the Request-URI (RFC 3261 §16.6 item 2). */
+  setUri(uri: string): void {
+    this.uriText = uri;
+    this.parsedUri = undefined;
+    this.startLineRaw = null;
+    this.dirty = true;
+  }
+
+  startLine(): string {
+    return this.startLineRaw ?? `${this.method} ${this.uriText} ${this.version}`;
+  }
+}
+
+/** A SIP response. */
+export class SipResponse extends SipMessage {
+  status: number;
+  reason: string;
+  readonly version: string;
+
+  constructor(
+    status: number,
+    reason: string,
+    headers: HeaderField[],
+    body: Buffer = EMPTY_BODY,
+    source: Buffer | null = null,
+    startLineRaw: string | null = null,
+    version = 'SIP/2.0',
+  ) {
+    super(headers, body, source, startLineRaw);
+    this.status = status;
+    this.reason = reason;
+    this.version = version;
+  }
+
+  isRequest(): this is SipRequest {
+    return false;
+  }
+
+  isResponse(): this is SipResponse {
+    return true;
+  }
+
+  /** Change status and reason (a proxy rewriting a final response it forwards). */
+  setStatus(status: number, reason: string): void {
+    this.status = status;
+    this.reason = reason;
+    this.startLineRaw = null;
+    this.dirty = true;
+  }
+
+  startLine(): string {
+    return this.startLineRaw ?? `${this.version} ${this.status} ${this.reason}`;
+  }
+}

@@ -1,0 +1,394 @@
+/**
+ * The message parser: bytes in, a SipRequest or SipResponse out. It decodes the header block
+ * once (latin1, so character offsets equal byte offsets), splits it into lines, unfolds
+ * continuation lines, checks the start line, and frames the body with Content-Length. Header
+ * values are not parsed here; the message does that on first access. Every failure is a
+ * SipParseError carrying the status and reason a reply should use.
+ */
+import { SipParseError } from '../core/errors.js';
+import { TOKEN } from './chars.js';
+import { canonicalName } from './header-names.js';
+import { SipRequest, SipResponse, type HeaderField } from './message.js';
+
+export interface ParseLimits {
+  /** Largest header block accepted, in bytes (start line included). */
+  maxHeadBytes: number;
+  /** Largest body accepted, in bytes. */
+  maxBodyBytes: number;
+  /** Most header lines accepted. */
+  maxHeaders: number;
+}
+
+export interface ParseOptions extends Partial<ParseLimits> {
+  /**
+   * True (the default) for a datagram: Content-Length may be absent, and then the body runs to
+   * the end of the packet (RFC 3261 §18.3). False for a message the stream framer cut out, where
+   * Content-Length is mandatory.
+   */
+  datagram?: boolean;
+}
+
+export const DEFAULT_LIMITS: Readonly<ParseLimits> = {
+  maxHeadBytes: 32768,
+  maxBodyBytes: 65536,
+  maxHeaders: 256,
+};
+
+const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+const LFLF = Buffer.from('\n\n', 'latin1');
+const CR = 13;
+const LF = 10;
+const SP = 32;
+const HTAB = 9;
+
+/** Content-Length values longer than this cannot be valid under any limit we accept. */
+const MAX_LENGTH_DIGITS = 10;
+
+export type SipMessageParsed = SipRequest | SipResponse;
+
+/**
+ * Parse one SIP message from `buf`. Bytes after the body (a datagram carrying more than one
+ * message, RFC 4475 §3.1.1.8) are ignored: RFC 3261 §18.3 "Any additional bytes in the transport
+ * packet beyond the end of the body MUST be discarded."
+ */
+export function parseMessage(buf: Buffer, options: ParseOptions = {}): SipMessageParsed {
+  const maxHeadBytes = options.maxHeadBytes ?? DEFAULT_LIMITS.maxHeadBytes;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_LIMITS.maxBodyBytes;
+  const maxHeaders = options.maxHeaders ?? DEFAULT_LIMITS.maxHeaders;
+  const datagram = options.datagram ?? true;
+
+  // RFC 3261 §7.5: "Implementations processing SIP messages over stream-oriented transports
+  // MUST ignore any CRLF appearing before the start-line".
+  let start = 0;
+  const len = buf.length;
+  while (start < len && (buf[start] === CR || buf[start] === LF)) {
+    start++;
+  }
+  if (start === len) {
+    throw new SipParseError('SIP_ERR_EMPTY');
+  }
+
+  let headEnd = buf.indexOf(CRLFCRLF, start);
+  let sepLen = 4;
+  if (headEnd < 0) {
+    // Lenient peers end lines with bare LF.
+    headEnd = buf.indexOf(LFLF, start);
+    sepLen = 2;
+  }
+  if (headEnd < 0) {
+    if (len - start > maxHeadBytes) {
+      throw new SipParseError('SIP_ERR_HEAD_TOO_LARGE');
+    }
+    // A datagram whose last header line ends the packet lacks only the empty line; with no
+    // room for a body, its end is unambiguous, so accept it (RFC 3261 §18.3 frames datagrams
+    // by the packet). A stream has no such boundary and must wait for the empty line.
+    if (!datagram || buf[len - 1] !== LF) {
+      throw new SipParseError('SIP_ERR_NO_HEAD_END');
+    }
+    headEnd = len;
+    sepLen = 0;
+  }
+  if (headEnd - start > maxHeadBytes) {
+    throw new SipParseError('SIP_ERR_HEAD_TOO_LARGE');
+  }
+
+  const head = buf.toString('latin1', start, headEnd);
+  const headLen = head.length;
+  let eol = head.indexOf('\n');
+  if (eol < 0) {
+    eol = headLen;
+  }
+  const startLine = head.charCodeAt(eol - 1) === CR ? head.slice(0, eol - 1) : head.slice(0, eol);
+  // The start line is checked before the headers so that its error, the most telling, wins.
+  const sl = parseStartLine(startLine);
+
+  // ---- header lines ----
+  const headers: HeaderField[] = [];
+  let contentLength = -1;
+  let bodyStart = headEnd + sepLen;
+  let pos = eol + 1;
+  // The field being assembled; continuation lines extend it (RFC 3261 §7.3.1 folding).
+  let curName = '';
+  let curValue = '';
+  let curRawStart = -1;
+  let curRawEnd = -1;
+  let curFolded = false;
+
+  while (pos < headLen) {
+    let end = head.indexOf('\n', pos);
+    if (end < 0) {
+      end = headLen;
+    }
+    const lineEnd = head.charCodeAt(end - 1) === CR ? end - 1 : end;
+    if (lineEnd === pos) {
+      // An empty line before the CRLFCRLF we found: a bare-LF peer ended its headers here and
+      // the CRLFCRLF lies in the body.
+      bodyStart = start + end + 1;
+      break;
+    }
+    const first = head.charCodeAt(pos);
+    if (first === SP || first === HTAB) {
+      // RFC 3261 §7.3.1: "Header fields can be extended over multiple lines by preceding each
+      // extra line with at least one SP or horizontal tab (HT). The line break and the
+      // whitespace at the beginning of the next line are treated as a single SP character."
+      if (curRawStart < 0) {
+        throw new SipParseError('SIP_ERR_HEADER_SYNTAX', 'Continuation Line Before Any Header');
+      }
+      const more = trimWs(head.slice(pos, lineEnd));
+      if (more.length > 0) {
+        curValue = curValue.length > 0 ? `${curValue} ${more}` : more;
+      }
+      curRawEnd = lineEnd;
+      curFolded = true;
+    } else {
+      if (curRawStart >= 0) {
+        pushField(headers, head, curName, curValue, curFolded, curRawStart, curRawEnd, maxHeaders);
+      }
+      const colon = head.indexOf(':', pos);
+      if (colon < 0 || colon >= lineEnd) {
+        throw new SipParseError('SIP_ERR_HEADER_SYNTAX', 'Header Line Without Colon');
+      }
+      // header-name HCOLON: HCOLON = *( SP / HTAB ) ":" SWS
+      let nameEnd = colon;
+      while (nameEnd > pos && isWs(head.charCodeAt(nameEnd - 1))) {
+        nameEnd--;
+      }
+      if (nameEnd === pos || !isTokenRange(head, pos, nameEnd)) {
+        throw new SipParseError('SIP_ERR_HEADER_SYNTAX', 'Malformed Header Name');
+      }
+      curName = canonicalName(head.slice(pos, nameEnd));
+      let vs = colon + 1;
+      while (vs < lineEnd && isWs(head.charCodeAt(vs))) {
+        vs++;
+      }
+      let ve = lineEnd;
+      while (ve > vs && isWs(head.charCodeAt(ve - 1))) {
+        ve--;
+      }
+      curValue = head.slice(vs, ve);
+      curRawStart = pos;
+      curRawEnd = lineEnd;
+      curFolded = false;
+    }
+    pos = end + 1;
+  }
+  if (curRawStart >= 0) {
+    pushField(headers, head, curName, curValue, curFolded, curRawStart, curRawEnd, maxHeaders);
+  }
+  for (const h of headers) {
+    if (h.name === 'content-length') {
+      const n = parseContentLength(h.value);
+      // Two Content-Length values that disagree leave the body length unknowable (RFC 4475
+      // §3.3.9, mcl01).
+      if (contentLength >= 0 && n !== contentLength) {
+        throw new SipParseError('SIP_ERR_CONTENT_LENGTH_MISMATCH');
+      }
+      contentLength = n;
+    }
+  }
+
+  // ---- body ----
+  let bodyEnd: number;
+  if (contentLength >= 0) {
+    if (contentLength > maxBodyBytes) {
+      throw new SipParseError('SIP_ERR_BODY_TOO_LARGE');
+    }
+    bodyEnd = bodyStart + contentLength;
+    // RFC 3261 §18.3: "If the transport packet ends before the end of the message body, this is
+    // considered an error."
+    if (bodyEnd > len) {
+      throw new SipParseError('SIP_ERR_BODY_TRUNCATED');
+    }
+  } else {
+    if (!datagram) {
+      // RFC 3261 §18.3: Content-Length "MUST be used with stream oriented transports".
+      throw new SipParseError('SIP_ERR_CONTENT_LENGTH', 'Missing Content-Length');
+    }
+    bodyEnd = len;
+    if (bodyEnd - bodyStart > maxBodyBytes) {
+      throw new SipParseError('SIP_ERR_BODY_TOO_LARGE');
+    }
+  }
+  const body = buf.subarray(bodyStart, bodyEnd);
+  // A datagram without its empty line has no bytes worth forwarding as they are: with no
+  // source the message serializes afresh, empty line included.
+  const source =
+    sepLen === 0 ? null : start === 0 && bodyEnd === len ? buf : buf.subarray(start, bodyEnd);
+  return sl.request
+    ? new SipRequest(sl.method, sl.uri, headers, body, source, startLine, sl.version)
+    : new SipResponse(sl.status, sl.reason, headers, body, source, startLine, sl.version);
+}
+
+function pushField(
+  headers: HeaderField[],
+  head: string,
+  name: string,
+  value: string,
+  folded: boolean,
+  rawStart: number,
+  rawEnd: number,
+  maxHeaders: number,
+): void {
+  if (headers.length >= maxHeaders) {
+    throw new SipParseError('SIP_ERR_TOO_MANY_HEADERS');
+  }
+  headers.push({ name, value: folded ? trimWs(value) : value, raw: head.slice(rawStart, rawEnd) });
+}
+
+/** The checked parts of a start line. */
+class StartLine {
+  constructor(
+    readonly request: boolean,
+    readonly method: string,
+    readonly uri: string,
+    readonly status: number,
+    readonly reason: string,
+    readonly version: string,
+  ) {}
+}
+
+function parseStartLine(line: string): StartLine {
+  if (line.length === 0) {
+    throw new SipParseError('SIP_ERR_START_LINE', 'Empty Start Line');
+  }
+  // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (RFC 3261 §7.2)
+  if (startsWithSipSlash(line)) {
+    const sp1 = line.indexOf(' ');
+    if (sp1 < 0) {
+      throw new SipParseError('SIP_ERR_START_LINE', 'Malformed Status Line');
+    }
+    const version = checkVersion(line.slice(0, sp1));
+    const sp2 = line.indexOf(' ', sp1 + 1);
+    const codeText = sp2 < 0 ? line.slice(sp1 + 1) : line.slice(sp1 + 1, sp2);
+    // Status-Code = 3DIGIT, and RFC 3261 §21 only defines classes 1xx to 6xx.
+    if (
+      codeText.length !== 3 ||
+      !isDigit(codeText.charCodeAt(0)) ||
+      !isDigit(codeText.charCodeAt(1)) ||
+      !isDigit(codeText.charCodeAt(2))
+    ) {
+      throw new SipParseError('SIP_ERR_STATUS_CODE');
+    }
+    const status = Number(codeText);
+    if (status < 100 || status > 699) {
+      throw new SipParseError('SIP_ERR_STATUS_CODE');
+    }
+    const reason = sp2 < 0 ? '' : line.slice(sp2 + 1);
+    for (let i = 0; i < reason.length; i++) {
+      const c = reason.charCodeAt(i);
+      if (c < 0x20 ? c !== HTAB : c === 0x7f) {
+        throw new SipParseError('SIP_ERR_START_LINE', 'Control Character In Reason Phrase');
+      }
+    }
+    return new StartLine(false, '', '', status, reason, version);
+  }
+
+  // Request-Line = Method SP Request-URI SP SIP-Version CRLF (RFC 3261 §7.1): exactly one SP
+  // between elements; RFC 4475 §3.1.2.9 (lwsstart) and §3.1.2.10 (trws) test exactly this.
+  const sp1 = line.indexOf(' ');
+  const sp2 = sp1 < 0 ? -1 : line.indexOf(' ', sp1 + 1);
+  if (sp1 <= 0 || sp2 < 0 || sp2 === sp1 + 1 || line.indexOf(' ', sp2 + 1) >= 0) {
+    throw new SipParseError('SIP_ERR_START_LINE', 'Malformed Request Line');
+  }
+  if (!isTokenRange(line, 0, sp1)) {
+    throw new SipParseError('SIP_ERR_METHOD');
+  }
+  const version = checkVersion(line.slice(sp2 + 1));
+  const uri = line.slice(sp1 + 1, sp2);
+  for (let i = 0; i < uri.length; i++) {
+    const c = uri.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f) {
+      throw new SipParseError('SIP_ERR_REQUEST_URI', 'Whitespace Or Control In Request-URI');
+    }
+  }
+  return new StartLine(true, line.slice(0, sp1), uri, 0, '', version);
+}
+
+/** SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT; anything but 2.0 earns a 505 (RFC 3261 §8.2.2). */
+function checkVersion(v: string): string {
+  if (v === 'SIP/2.0') {
+    return v;
+  }
+  if (!startsWithSipSlash(v)) {
+    throw new SipParseError('SIP_ERR_START_LINE', 'Malformed SIP Version');
+  }
+  const dot = v.indexOf('.', 4);
+  if (
+    dot < 5 ||
+    dot === v.length - 1 ||
+    !isDigitRange(v, 4, dot) ||
+    !isDigitRange(v, dot + 1, v.length)
+  ) {
+    throw new SipParseError('SIP_ERR_START_LINE', 'Malformed SIP Version');
+  }
+  const upper = v.toUpperCase();
+  if (upper === 'SIP/2.0') {
+    return upper;
+  }
+  throw new SipParseError('SIP_ERR_VERSION', `Version Not Supported (${v})`);
+}
+
+/** Content-Length = 1*DIGIT (RFC 3261 §20.14). Signs, spaces and hex are errors (RFC 4475 ncl). */
+function parseContentLength(value: string): number {
+  if (
+    value.length === 0 ||
+    value.length > MAX_LENGTH_DIGITS ||
+    !isDigitRange(value, 0, value.length)
+  ) {
+    throw new SipParseError('SIP_ERR_CONTENT_LENGTH');
+  }
+  return Number(value);
+}
+
+function startsWithSipSlash(s: string): boolean {
+  return (
+    s.length >= 4 &&
+    (s.charCodeAt(0) | 0x20) === 0x73 &&
+    (s.charCodeAt(1) | 0x20) === 0x69 &&
+    (s.charCodeAt(2) | 0x20) === 0x70 &&
+    s.charCodeAt(3) === 0x2f
+  );
+}
+
+function isWs(c: number): boolean {
+  return c === SP || c === HTAB;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+function isDigitRange(s: string, from: number, to: number): boolean {
+  if (to <= from) {
+    return false;
+  }
+  for (let i = from; i < to; i++) {
+    if (!isDigit(s.charCodeAt(i))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+function isTokenRange(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0xff || TOKEN[c] === 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** Trim SP and HTAB only; String#trim would also eat 0xA0, a byte of many UTF-8 sequences. */
+function trimWs(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && isWs(s.charCodeAt(a))) {
+    a++;
+  }
+  while (b > a && isWs(s.charCodeAt(b - 1))) {
+    b--;
+  }
+  return a === 0 && b === s.length ? s : s.slice(a, b);
+}
