@@ -1,0 +1,109 @@
+/**
+ * `npm run bench:parser`: the message layer's hot paths, one JSON line per benchmark:
+ *   {"bench":"parse-invite","ops_per_sec":N,"samples":K}
+ * Each sample runs a benchmark for a fixed time slice after a warm-up; the figure is the median
+ * sample. The `sip-*` lines run the `sip` package's parser on the same input in the same run,
+ * as a baseline that absorbs the machine's noise (see scripts/bench/README.md).
+ */
+import { createRequire } from 'node:module';
+import { INVITE, REGISTER } from '../../test/fixtures/messages.js';
+import { parseMessage } from '../../src/sip/parser.js';
+import { validateRequest } from '../../src/sip/validate.js';
+import { newBranch } from '../../src/sip/ids.js';
+import type { SipRequest } from '../../src/sip/message.js';
+
+interface SipPackage {
+  parse(s: string): { headers: Record<string, unknown> } | undefined;
+  stringify(m: unknown): string;
+}
+const require = createRequire(import.meta.url);
+const sip = require('sip') as SipPackage;
+
+const SAMPLE_MS = Number(process.env['BENCH_SAMPLE_MS'] ?? 400);
+const SAMPLES = Number(process.env['BENCH_SAMPLES'] ?? 7);
+const only = process.argv.slice(2);
+
+let sink = 0;
+
+function bench(name: string, fn: () => void): void {
+  if (only.length > 0 && !only.includes(name)) {
+    return;
+  }
+  // Warm-up lets the JIT settle before timing.
+  const warmEnd = performance.now() + SAMPLE_MS;
+  while (performance.now() < warmEnd) {
+    for (let i = 0; i < 100; i++) {
+      fn();
+    }
+  }
+  const rates: number[] = [];
+  for (let s = 0; s < SAMPLES; s++) {
+    let ops = 0;
+    const start = performance.now();
+    const end = start + SAMPLE_MS;
+    let now = start;
+    while (now < end) {
+      for (let i = 0; i < 100; i++) {
+        fn();
+      }
+      ops += 100;
+      now = performance.now();
+    }
+    rates.push((ops * 1000) / (now - start));
+  }
+  rates.sort((a, b) => a - b);
+  const median = rates[Math.floor(rates.length / 2)] ?? 0;
+  process.stdout.write(
+    `${JSON.stringify({ bench: name, ops_per_sec: Math.round(median), samples: SAMPLES })}\n`,
+  );
+}
+
+const invite = Buffer.from(INVITE, 'latin1');
+const register = Buffer.from(REGISTER, 'latin1');
+const inviteText = INVITE;
+const registerText = REGISTER;
+
+bench('parse-invite', () => {
+  const m = parseMessage(invite);
+  const via = m.topVia();
+  sink += m.cseq().seq + m.callId().length + (m.fromTag()?.length ?? 0) + (m.toTag()?.length ?? 0);
+  sink += m.contentLength() + (via?.host.length ?? 0);
+});
+
+bench('parse-register', () => {
+  const m = parseMessage(register) as SipRequest;
+  const via = m.topVia();
+  sink += m.cseq().seq + m.callId().length + (m.fromTag()?.length ?? 0) + (m.toTag()?.length ?? 0);
+  const c = m.contact();
+  sink += (c !== null && !c.star ? c.contacts.length : 0) + (via?.host.length ?? 0);
+  sink += m.get('expires')?.length ?? 0;
+});
+
+const myVia = 'SIP/2.0/UDP 203.0.113.1:5060;branch=';
+bench('forward-invite', () => {
+  const m = parseMessage(invite) as SipRequest;
+  validateRequest(m);
+  m.pushVia(myVia + newBranch());
+  m.decrementMaxForwards();
+  m.popRoute();
+  sink += m.toBuffer().length;
+});
+
+bench('serialize-untouched', () => {
+  sink += parseMessage(invite).toBuffer().length;
+});
+
+// Baseline: the `sip` package on the same input, reading the same fields.
+bench('sip-parse-invite', () => {
+  const m = sip.parse(inviteText);
+  sink += m === undefined ? 0 : Object.keys(m.headers).length;
+});
+
+bench('sip-parse-register', () => {
+  const m = sip.parse(registerText);
+  sink += m === undefined ? 0 : Object.keys(m.headers).length;
+});
+
+if (sink === 42) {
+  process.stdout.write('\n');
+}
