@@ -42,6 +42,10 @@ const SPELLING: Readonly<Record<string, string>> = {
  * are case-insensitive (RFC 3261 §7.3.1).
  */
 export function canonicalName(name: string): string {
+  const known = knownName(name, 0, name.length);
+  if (known !== undefined) {
+    return known;
+  }
   if (name.length === 1) {
     const lower = name.toLowerCase();
     return COMPACT[lower] ?? lower;
@@ -49,8 +53,24 @@ export function canonicalName(name: string): string {
   return name.toLowerCase();
 }
 
+/** Spellings computed so far; bounded so that odd names from the network cannot grow it. */
+const spelled = new Map<string, string>();
+const SPELLED_MAX = 512;
+
 /** How Tandem writes a header name it adds: `Via`, `Call-ID`, `Max-Forwards`, `CSeq`. */
 export function displayName(canonical: string): string {
+  const done = spelled.get(canonical);
+  if (done !== undefined) {
+    return done;
+  }
+  const out = spell(canonical);
+  if (spelled.size < SPELLED_MAX) {
+    spelled.set(canonical, out);
+  }
+  return out;
+}
+
+function spell(canonical: string): string {
   const special = SPELLING[canonical];
   if (special !== undefined) {
     return special;
@@ -80,3 +100,94 @@ export const SINGLE_VALUE: ReadonlySet<string> = new Set([
   'content-type',
   'expires',
 ]);
+
+/**
+ * Canonical names of the headers nearly every message carries, grouped by length. The parser
+ * matches a name against these in place, without slicing or lower-casing it, and the result is
+ * an interned constant, so later comparisons such as `h.name === 'via'` compare pointers.
+ */
+const KNOWN_BY_LENGTH: readonly (readonly string[])[] = (() => {
+  const names = [
+    'to',
+    'via',
+    'from',
+    'cseq',
+    'date',
+    'path',
+    'allow',
+    'route',
+    'accept',
+    'reason',
+    'server',
+    'call-id',
+    'contact',
+    'expires',
+    'subject',
+    'require',
+    'warning',
+    'supported',
+    'user-agent',
+    'min-expires',
+    'unsupported',
+    'allow-events',
+    'content-type',
+    'max-forwards',
+    'record-route',
+    'authorization',
+    'proxy-require',
+    'content-length',
+    'content-encoding',
+    'www-authenticate',
+    'proxy-authorization',
+    'proxy-authenticate',
+    'subscription-state',
+    'event',
+    'p-asserted-identity',
+    'session-expires',
+  ];
+  const byLength: string[][] = [];
+  for (const n of names) {
+    (byLength[n.length] ??= []).push(n);
+  }
+  return byLength;
+})();
+
+/** Compact forms indexed by char code (upper and lower case). */
+const COMPACT_BY_CODE: readonly (string | undefined)[] = (() => {
+  const t: (string | undefined)[] = [];
+  for (const [k, v] of Object.entries(COMPACT)) {
+    t[k.charCodeAt(0)] = v;
+    t[k.toUpperCase().charCodeAt(0)] = v;
+  }
+  return t;
+})();
+
+/**
+ * The canonical name of the header name at `text[from, to)` when it is a compact form or one of
+ * the common headers, else undefined. Matching is case-insensitive (RFC 3261 §7.3.1).
+ */
+export function knownName(text: string, from: number, to: number): string | undefined {
+  const len = to - from;
+  if (len === 1) {
+    return COMPACT_BY_CODE[text.charCodeAt(from)];
+  }
+  const candidates = KNOWN_BY_LENGTH[len];
+  if (candidates === undefined) {
+    return undefined;
+  }
+  for (const cand of candidates) {
+    let k = 0;
+    for (; k < len; k++) {
+      const e = cand.charCodeAt(k);
+      const c = text.charCodeAt(from + k);
+      // Letters match either case; '-' only itself (0x0d | 0x20 is '-' too, so no OR there).
+      if (c !== e && (e < 0x61 || (c | 0x20) !== e)) {
+        break;
+      }
+    }
+    if (k === len) {
+      return cand;
+    }
+  }
+  return undefined;
+}

@@ -5,25 +5,21 @@
  * changes only what it means to change. See docs/adr/0002-message-model.md.
  */
 import { SipParseError } from '../core/errors.js';
+import { HeaderField } from './header-field.js';
 import { canonicalName, displayName } from './header-names.js';
 import { parseCallId, parseMaxForwards } from './headers/simple.js';
 import { parseCSeq } from './headers/cseq.js';
-import { parseContact, parseNameAddr, parseNameAddrList } from './headers/name-addr.js';
+import {
+  parseAddressParams,
+  parseContact,
+  parseNameAddr,
+  parseNameAddrList,
+} from './headers/name-addr.js';
 import { parseViaList } from './headers/via.js';
+import { serialize } from './serializer.js';
 import { splitList } from './split.js';
 import { parseUri } from './uri.js';
 import type { ContactValue, CSeq, NameAddr, Uri, Via } from './types.js';
-
-/** One header field line (with any folded continuation lines). */
-export interface HeaderField {
-  /** Canonical name: lower-case, compact form expanded (`v` becomes `via`). */
-  readonly name: string;
-  /** The field value: continuation lines joined by one SP, surrounding SP/HTAB removed. */
-  readonly value: string;
-  /** The line exactly as received (name through end of value, folding kept), or null for a
-   * field Tandem created or rewrote; null lines are written as `Name: value`. */
-  readonly raw: string | null;
-}
 
 const EMPTY_BODY = Buffer.alloc(0);
 
@@ -39,6 +35,8 @@ class Cache {
   callId: string | undefined = undefined;
   from: NameAddr | undefined = undefined;
   to: NameAddr | undefined = undefined;
+  fromTag: string | null | undefined = undefined;
+  toTag: string | null | undefined = undefined;
   maxForwards: number | null | undefined = undefined;
   contact: ContactValue | null | undefined = undefined;
   routes: NameAddr[] | undefined = undefined;
@@ -46,6 +44,8 @@ class Cache {
 }
 
 /** Behaviour shared by requests and responses. */
+export { HeaderField };
+
 export abstract class SipMessage {
   /** Header fields in wire order. Mutate through the methods below, which keep caches right. */
   readonly headers: HeaderField[];
@@ -136,9 +136,15 @@ export abstract class SipMessage {
     let v = this.cache.vias;
     if (v === undefined) {
       v = [];
+      let first = true;
       for (const h of this.headers) {
         if (h.name === 'via') {
-          for (const via of parseViaList(h.value)) {
+          // The top line may already be parsed by topVia().
+          const line = first
+            ? (this.cache.topVias ??= parseViaList(h.value))
+            : parseViaList(h.value);
+          first = false;
+          for (const via of line) {
             v.push(via);
           }
         }
@@ -195,12 +201,26 @@ export abstract class SipMessage {
     return t;
   }
 
+  /** The From tag. Reads only the header's parameters unless From is already parsed. */
   fromTag(): string | null {
-    return this.from().params.get('tag') ?? null;
+    let tag = this.cache.fromTag;
+    if (tag === undefined) {
+      const params = this.cache.from?.params ?? parseAddressParams(this.required('from').value);
+      tag = params.get('tag') ?? null;
+      this.cache.fromTag = tag;
+    }
+    return tag;
   }
 
+  /** The To tag. Reads only the header's parameters unless To is already parsed. */
   toTag(): string | null {
-    return this.to().params.get('tag') ?? null;
+    let tag = this.cache.toTag;
+    if (tag === undefined) {
+      const params = this.cache.to?.params ?? parseAddressParams(this.required('to').value);
+      tag = params.get('tag') ?? null;
+      this.cache.toTag = tag;
+    }
+    return tag;
   }
 
   /** Max-Forwards, or null when absent (RFC 3261 §16.3 item 2 lets a proxy pass it then). */
@@ -252,7 +272,7 @@ export abstract class SipMessage {
   /** Add a header line, after the last line of the same name (or at the end) or on top. */
   addHeader(name: string, value: string, where: 'top' | 'bottom' = 'bottom'): void {
     const key = canonicalName(name);
-    const field: HeaderField = { name: key, value, raw: null };
+    const field = new HeaderField(key, value);
     if (where === 'top') {
       const i = this.headers.findIndex((h) => h.name === key);
       this.headers.splice(i < 0 ? 0 : i, 0, field);
@@ -293,9 +313,9 @@ export abstract class SipMessage {
     const key = canonicalName(name);
     const i = this.headers.findIndex((h) => h.name === key);
     if (i < 0) {
-      this.headers.push({ name: key, value, raw: null });
+      this.headers.push(new HeaderField(key, value));
     } else {
-      this.headers[i] = { name: key, value, raw: null };
+      this.headers[i] = new HeaderField(key, value);
       for (let j = this.headers.length - 1; j > i; j--) {
         if (this.headers[j]!.name === key) {
           this.headers.splice(j, 1);
@@ -312,7 +332,18 @@ export abstract class SipMessage {
 
   /** Remove and return the top Via value (RFC 3261 §16.7 item 3); null when there is none. */
   popVia(): Via | null {
-    return this.popFirstValue('via', (v) => parseViaList(v)) ?? null;
+    const c = this.cache;
+    const top = this.topVia();
+    if (top === undefined) {
+      return null;
+    }
+    const vias = c.vias;
+    const rest = c.topVias!.slice(1);
+    this.popFirstValue('via');
+    // Keep what is already parsed: the rest of the top line and the remaining list.
+    c.topVias = rest.length > 0 ? rest : undefined;
+    c.vias = vias?.slice(1);
+    return top;
   }
 
   /** Add a Record-Route value on top (RFC 3261 §16.6 item 4). */
@@ -327,7 +358,16 @@ export abstract class SipMessage {
 
   /** Remove and return the first Route value (RFC 3261 §16.4 loose-route removal). */
   popRoute(): NameAddr | null {
-    return this.popFirstValue('route', (v) => parseNameAddrList(v)) ?? null;
+    const c = this.cache;
+    const routes = c.routes;
+    const line = this.field('route');
+    if (line === undefined) {
+      return null;
+    }
+    const first = routes?.[0] ?? parseNameAddrList(line.value)[0]!;
+    this.popFirstValue('route');
+    c.routes = routes?.slice(1);
+    return first;
   }
 
   /**
@@ -363,31 +403,7 @@ export abstract class SipMessage {
     if (!this.dirty && this.source !== null) {
       return this.source;
     }
-    let head = this.startLine() + '\r\n';
-    let sawLength = false;
-    const bodyLength = this.body.length;
-    for (const h of this.headers) {
-      if (h.name === 'content-length') {
-        if (sawLength) {
-          continue;
-        }
-        sawLength = true;
-        if (h.raw === null || h.value !== String(bodyLength)) {
-          head += `Content-Length: ${bodyLength}\r\n`;
-          continue;
-        }
-      }
-      head += h.raw ?? `${displayName(h.name)}: ${h.value}`;
-      head += '\r\n';
-    }
-    if (!sawLength) {
-      head += `Content-Length: ${bodyLength}\r\n`;
-    }
-    head += '\r\n';
-    const out = Buffer.allocUnsafe(head.length + bodyLength);
-    out.write(head, 0, 'latin1');
-    this.body.copy(out, head.length);
-    return out;
+    return serialize(this.startLine(), this.headers, this.body);
   }
 
   /** The message as a binary string, for tests and debug logs. */
@@ -448,22 +464,21 @@ export abstract class SipMessage {
     return result;
   }
 
-  /** Remove the first comma-separated value of the first line of `key`, parsed by `parse`. */
-  private popFirstValue<T>(key: string, parse: (value: string) => T[]): T | undefined {
+  /** Remove the first comma-separated value of the first line of `key`. */
+  private popFirstValue(key: string): void {
     const i = this.headers.findIndex((h) => h.name === key);
     if (i < 0) {
-      return undefined;
+      return;
     }
     const line = this.headers[i]!;
-    const parsed = parse(line.value);
-    const items = splitList(line.value);
-    if (items.length <= 1) {
+    // No comma at all means one value; only a line with commas needs the quote-aware split.
+    const items = line.value.includes(',') ? splitList(line.value) : null;
+    if (items === null || items.length <= 1) {
       this.headers.splice(i, 1);
     } else {
-      this.headers[i] = { name: key, value: items.slice(1).join(', '), raw: null };
+      this.headers[i] = line.withValue(items.slice(1).join(', '));
     }
     this.touched(key);
-    return parsed[0];
   }
 
   /** Record that header `key` changed: drop its cached parse and mark the message dirty. */
@@ -483,9 +498,11 @@ export abstract class SipMessage {
         break;
       case 'from':
         c.from = undefined;
+        c.fromTag = undefined;
         break;
       case 'to':
         c.to = undefined;
+        c.toTag = undefined;
         break;
       case 'max-forwards':
         c.maxForwards = undefined;

@@ -28,7 +28,7 @@ import {
   skipWs,
   unquoteRange,
 } from './chars.js';
-import type { Params } from './types.js';
+import { EMPTY_PARAMS, type Params } from './types.js';
 
 /** Result of {@link parseParams}: the parameters and the index where parsing stopped. */
 export interface ParsedParams {
@@ -76,7 +76,8 @@ export function parseParams(
   code: SipErrorCode = 'SIP_ERR_PARAM',
   bareIpv6Name?: string,
 ): ParsedParams {
-  const params: Params = new Map();
+  // Most elements carry no parameters or one; the Map is made when the first one appears.
+  let params: Map<string, string | null> | null = null;
   const n = s.length;
   let i = skipWs(s, start);
   while (i < n && s.charCodeAt(i) === 0x3b) {
@@ -120,11 +121,14 @@ export function parseParams(
       value = s.slice(vs, i);
       i = skipWs(s, i);
     }
-    if (params.size === 0 || !params.has(name)) {
+    if (params === null) {
+      params = new Map<string, string | null>();
+      params.set(name, value);
+    } else if (!params.has(name)) {
       params.set(name, value);
     }
   }
-  return { params, end: i };
+  return { params: params ?? EMPTY_PARAMS, end: i };
 }
 
 /**

@@ -7,8 +7,10 @@
  */
 import { SipParseError } from '../core/errors.js';
 import { TOKEN } from './chars.js';
-import { canonicalName } from './header-names.js';
-import { SipRequest, SipResponse, type HeaderField } from './message.js';
+import { asciiLower } from './chars.js';
+import { HeaderField, RawSource } from './header-field.js';
+import { knownName } from './header-names.js';
+import { SipRequest, SipResponse } from './message.js';
 
 export interface ParseLimits {
   /** Largest header block accepted, in bytes (start line included). */
@@ -93,6 +95,7 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): SipMessag
   }
 
   const head = buf.toString('latin1', start, headEnd);
+  const src = new RawSource(buf, start, head);
   const headLen = head.length;
   let eol = head.indexOf('\n');
   if (eol < 0) {
@@ -142,7 +145,7 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): SipMessag
       curFolded = true;
     } else {
       if (curRawStart >= 0) {
-        pushField(headers, head, curName, curValue, curFolded, curRawStart, curRawEnd, maxHeaders);
+        pushField(headers, src, curName, curValue, curFolded, curRawStart, curRawEnd, maxHeaders);
       }
       const colon = head.indexOf(':', pos);
       if (colon < 0 || colon >= lineEnd) {
@@ -153,10 +156,7 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): SipMessag
       while (nameEnd > pos && isWs(head.charCodeAt(nameEnd - 1))) {
         nameEnd--;
       }
-      if (nameEnd === pos || !isTokenRange(head, pos, nameEnd)) {
-        throw new SipParseError('SIP_ERR_HEADER_SYNTAX', 'Malformed Header Name');
-      }
-      curName = canonicalName(head.slice(pos, nameEnd));
+      curName = knownName(head, pos, nameEnd) ?? otherName(head, pos, nameEnd);
       let vs = colon + 1;
       while (vs < lineEnd && isWs(head.charCodeAt(vs))) {
         vs++;
@@ -173,7 +173,7 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): SipMessag
     pos = end + 1;
   }
   if (curRawStart >= 0) {
-    pushField(headers, head, curName, curValue, curFolded, curRawStart, curRawEnd, maxHeaders);
+    pushField(headers, src, curName, curValue, curFolded, curRawStart, curRawEnd, maxHeaders);
   }
   for (const h of headers) {
     if (h.name === 'content-length') {
@@ -221,7 +221,7 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): SipMessag
 
 function pushField(
   headers: HeaderField[],
-  head: string,
+  src: RawSource,
   name: string,
   value: string,
   folded: boolean,
@@ -232,7 +232,24 @@ function pushField(
   if (headers.length >= maxHeaders) {
     throw new SipParseError('SIP_ERR_TOO_MANY_HEADERS');
   }
-  headers.push({ name, value: folded ? trimWs(value) : value, raw: head.slice(rawStart, rawEnd) });
+  headers.push(new HeaderField(name, folded ? trimWs(value) : value, src, rawStart, rawEnd));
+}
+
+/** A header name that is not one of the common ones: checked as a token and lower-cased. */
+function otherName(head: string, from: number, to: number): string {
+  let upper = false;
+  for (let i = from; i < to; i++) {
+    const c = head.charCodeAt(i);
+    if (c > 0xff || TOKEN[c] === 0) {
+      throw new SipParseError('SIP_ERR_HEADER_SYNTAX', 'Malformed Header Name');
+    }
+    upper ||= c >= 0x41 && c <= 0x5a;
+  }
+  if (from === to) {
+    throw new SipParseError('SIP_ERR_HEADER_SYNTAX', 'Malformed Header Name');
+  }
+  const name = head.slice(from, to);
+  return upper ? asciiLower(name) : name;
 }
 
 /** The checked parts of a start line. */

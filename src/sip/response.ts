@@ -6,7 +6,8 @@
  * the Via header field values in the request and MUST maintain the same ordering." Copied lines
  * keep their original bytes.
  */
-import type { HeaderField, SipRequest } from './message.js';
+import type { HeaderField } from './header-field.js';
+import type { SipRequest } from './message.js';
 import { SipResponse } from './message.js';
 import { newTag } from './ids.js';
 import { reasonPhrase } from './status.js';
@@ -65,5 +66,5 @@ function toField(
   if (status === 100 || req.toTag() !== null) {
     return field;
   }
-  return { name: 'to', value: `${field.value};tag=${toTag ?? newTag()}`, raw: null };
+  return field.withValue(`${field.value};tag=${toTag ?? newTag()}`);
 }

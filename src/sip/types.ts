@@ -13,7 +13,17 @@
  * §19.1.4); URI parameter values keep their escapes.
  */
 
-export type Params = Map<string, string | null>;
+export type Params = ReadonlyMap<string, string | null>;
+
+/**
+ * The parameter map of an element written without parameters. Parsed values are read-only (a
+ * proxy builds new header text rather than editing parsed structures), which lets every
+ * parameter-less URI and header share this one instance instead of allocating a Map each.
+ */
+export const EMPTY_PARAMS: Params = new Map<string, string | null>();
+
+/** The URI-headers map of a URI written without `?headers`. */
+export const EMPTY_HEADERS: ReadonlyMap<string, string> = new Map<string, string>();
 
 /** sip: and sips: URIs, RFC 3261 §19.1.1. */
 export interface SipUri {
@@ -31,7 +41,7 @@ export interface SipUri {
   /** URI parameters (`;transport=tcp;lr`). */
   params: Params;
   /** URI headers (`?Route=%3Csip:x%3E&Subject=hi`): names as written, values as written. */
-  headers: Map<string, string>;
+  headers: ReadonlyMap<string, string>;
 }
 
 /** tel: URIs, RFC 3966: the number as written (visual separators kept) and its parameters. */

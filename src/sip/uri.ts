@@ -22,7 +22,14 @@ import {
   scanSet,
 } from './chars.js';
 import { formatParams } from './params.js';
-import type { Params, SipUri, TelUri, Uri } from './types.js';
+import {
+  EMPTY_HEADERS,
+  EMPTY_PARAMS,
+  type Params,
+  type SipUri,
+  type TelUri,
+  type Uri,
+} from './types.js';
 
 function fail(reason: string): never {
   throw new SipParseError('SIP_ERR_URI', reason);
@@ -161,11 +168,17 @@ function parseSip(text: string, scheme: 'sip' | 'sips', start: number): SipUri {
     port = v;
   }
   // uri-parameters = *( ";" uri-parameter ); other-param = pname [ "=" pvalue ]
-  const params: Params = new Map();
-  i = parseUriParams(text, i, false, params);
+  let params: Params = EMPTY_PARAMS;
+  if (text.charCodeAt(i) === 0x3b) {
+    const m = new Map<string, string | null>();
+    i = parseUriParams(text, i, false, m);
+    params = m;
+  }
   // headers = "?" header *( "&" header ); header = hname "=" hvalue
-  const headers = new Map<string, string>();
+  let headers: ReadonlyMap<string, string> = EMPTY_HEADERS;
   if (text.charCodeAt(i) === 0x3f) {
+    const h = new Map<string, string>();
+    headers = h;
     do {
       const ns = ++i;
       i = scanEscaped(text, i, n, HNV, 'URI header');
@@ -175,8 +188,8 @@ function parseSip(text: string, scheme: 'sip' | 'sips', start: number): SipUri {
       const vs = ++i;
       i = scanEscaped(text, i, n, HNV, 'URI header');
       const name = text.slice(ns, vs - 1);
-      if (!headers.has(name)) {
-        headers.set(name, text.slice(vs, i));
+      if (!h.has(name)) {
+        h.set(name, text.slice(vs, i));
       }
     } while (text.charCodeAt(i) === 0x26);
   }
@@ -191,7 +204,12 @@ function parseSip(text: string, scheme: 'sip' | 'sips', start: number): SipUri {
  * 1*paramchar in both grammars; pname is 1*paramchar for SIP (RFC 3261 §25.1) and
  * 1*( alphanum / "-" ) for tel (RFC 3966 §3).
  */
-function parseUriParams(text: string, i: number, tel: boolean, params: Params): number {
+function parseUriParams(
+  text: string,
+  i: number,
+  tel: boolean,
+  params: Map<string, string | null>,
+): number {
   const n = text.length;
   while (text.charCodeAt(i) === 0x3b) {
     const ns = ++i;
@@ -261,7 +279,7 @@ function parseTel(text: string, start: number): TelUri {
     fail('Bad tel URI number');
   }
   const number = text.slice(start, i);
-  const params: Params = new Map();
+  const params = new Map<string, string | null>();
   i = parseUriParams(text, i, true, params);
   if (i < n) {
     fail('Bad character in tel URI');
@@ -391,7 +409,7 @@ function paramsEqual(a: Params, b: Params, decisive: ReadonlySet<string> | null)
   return true;
 }
 
-function headersEqual(a: Map<string, string>, b: Map<string, string>): boolean {
+function headersEqual(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
   if (a.size !== b.size) {
     return false;
   }
@@ -422,7 +440,7 @@ function phoneDigits(s: string): string {
 
 /** tel parameters with separators dropped from `ext` and global-number phone-context values. */
 function telParams(params: Params): Params {
-  const out: Params = new Map();
+  const out = new Map<string, string | null>();
   for (const [name, v] of params) {
     out.set(name, v !== null && (name === 'ext' || v.charCodeAt(0) === 0x2b) ? phoneDigits(v) : v);
   }

@@ -4,9 +4,16 @@
  * CSeq method matches the request method. Each failure is a SipParseError whose status and
  * reason a 400 (or 505) uses. Semantic checks that need proxy state (Max-Forwards reaching 0,
  * loops, Proxy-Require) belong to the proxy core, not here.
+ *
+ * By default the checks cover what a proxy acts on: the Request-URI, every Via, the From and To
+ * tags and the address syntax around their URIs, Call-ID, CSeq, Max-Forwards and the syntax of
+ * Contact. The URIs inside From, To and Contact are parsed only with `strictAddresses` (a
+ * registrar or UAS reads them; a proxy forwards them untouched), which keeps validation off the
+ * forwarding budget. See docs/adr/0002-message-model.md.
  */
 import { SipParseError } from '../core/errors.js';
 import { displayName, SINGLE_VALUE } from './header-names.js';
+import { checkContactSyntax } from './headers/name-addr.js';
 import type { SipMessage, SipRequest, SipResponse } from './message.js';
 
 export interface ValidateOptions {
@@ -16,18 +23,33 @@ export interface ValidateOptions {
    * as RFC 3261 §16.3 item 2 permits; the proxy then adds one when forwarding.
    */
   requireMaxForwards?: boolean;
+  /** Also parse the URIs of From, To and Contact (default false). */
+  strictAddresses?: boolean;
 }
 
+// Bits for the single pass over the header list.
+const VIA = 1;
+const FROM = 2;
+const TO = 4;
+const CALL_ID = 8;
+const CSEQ = 16;
+const MAX_FORWARDS = 32;
+const CONTACT = 64;
 /** RFC 3261 §8.1.1: "the following header fields ... are the minimum required". */
-const REQUEST_MANDATORY = ['via', 'from', 'to', 'call-id', 'cseq'] as const;
+const MANDATORY: readonly (readonly [number, string])[] = [
+  [VIA, 'via'],
+  [FROM, 'from'],
+  [TO, 'to'],
+  [CALL_ID, 'call-id'],
+  [CSEQ, 'cseq'],
+];
 
 /** Validate a request; throws SipParseError naming the first problem found. */
 export function validateRequest(req: SipRequest, options: ValidateOptions = {}): void {
-  checkPresence(req);
-  if ((options.requireMaxForwards ?? true) && !req.has('max-forwards')) {
+  const seen = scanHeaders(req);
+  if ((options.requireMaxForwards ?? true) && (seen & MAX_FORWARDS) === 0) {
     throw missing('max-forwards');
   }
-  checkSingles(req);
 
   const uri = req.requestUri();
   // RFC 3261 §19.1.1 (table of URI components): headers are not allowed in a Request-URI;
@@ -36,23 +58,31 @@ export function validateRequest(req: SipRequest, options: ValidateOptions = {}):
     throw new SipParseError('SIP_ERR_REQUEST_URI', 'Headers Not Allowed In Request-URI');
   }
 
-  checkCommon(req);
+  checkCommon(req, options);
   const cseq = req.cseq();
   // RFC 3261 §8.1.1.5: "The method MUST match the method of the request"; RFC 4475 §3.1.2.17
   // (mismatch01) and §3.1.2.18 (mismatch02) expect a 400.
   if (cseq.method !== req.method) {
     throw new SipParseError('SIP_ERR_CSEQ_METHOD');
   }
-  req.maxForwards();
-  req.contact();
-  req.routes();
+  if ((seen & MAX_FORWARDS) !== 0) {
+    req.maxForwards();
+  }
+  if ((seen & CONTACT) !== 0) {
+    if (options.strictAddresses === true) {
+      req.contact();
+    } else {
+      for (const value of req.getAll('contact')) {
+        checkContactSyntax(value);
+      }
+    }
+  }
 }
 
 /** Validate a response; a response that fails is discarded by the caller (RFC 3261 §18.1.2). */
-export function validateResponse(res: SipResponse): void {
-  checkPresence(res);
-  checkSingles(res);
-  checkCommon(res);
+export function validateResponse(res: SipResponse, options: ValidateOptions = {}): void {
+  scanHeaders(res);
+  checkCommon(res, options);
 }
 
 /** Validate either kind of message. */
@@ -60,27 +90,47 @@ export function validateMessage(msg: SipMessage, options: ValidateOptions = {}):
   if (msg.isRequest()) {
     validateRequest(msg, options);
   } else if (msg.isResponse()) {
-    validateResponse(msg);
+    validateResponse(msg, options);
   }
 }
 
-function checkPresence(msg: SipMessage): void {
-  for (const name of REQUEST_MANDATORY) {
-    if (!msg.has(name)) {
-      throw missing(name);
-    }
-  }
-}
-
-/** RFC 3261 §7.3.1: a header whose grammar is not a comma list appears at most once (RFC 4475
- * §3.3.8, multi01). */
-function checkSingles(msg: SipMessage): void {
+/**
+ * One pass over the header list: which headers are present, and no single-value header twice
+ * (RFC 3261 §7.3.1: only headers whose grammar is a comma list may repeat; RFC 4475 §3.3.8,
+ * multi01). Throws on a missing mandatory header.
+ */
+function scanHeaders(msg: SipMessage): number {
+  let seen = 0;
   const headers = msg.headers;
   const n = headers.length;
   for (let i = 0; i < n; i++) {
     const name = headers[i]!.name;
-    if (!SINGLE_VALUE.has(name)) {
-      continue;
+    switch (name) {
+      case 'via':
+        seen |= VIA;
+        continue;
+      case 'from':
+        seen |= FROM;
+        break;
+      case 'to':
+        seen |= TO;
+        break;
+      case 'call-id':
+        seen |= CALL_ID;
+        break;
+      case 'cseq':
+        seen |= CSEQ;
+        break;
+      case 'max-forwards':
+        seen |= MAX_FORWARDS;
+        break;
+      case 'contact':
+        seen |= CONTACT;
+        continue;
+      default:
+        if (!SINGLE_VALUE.has(name)) {
+          continue;
+        }
     }
     for (let j = i + 1; j < n; j++) {
       if (headers[j]!.name === name) {
@@ -91,15 +141,24 @@ function checkSingles(msg: SipMessage): void {
       }
     }
   }
+  for (const [bit, name] of MANDATORY) {
+    if ((seen & bit) === 0) {
+      throw missing(name);
+    }
+  }
+  return seen;
 }
 
 /** Parse what every message must carry well formed: all Vias, From, To, Call-ID, CSeq. */
-function checkCommon(msg: SipMessage): void {
-  if (msg.vias().length === 0) {
-    throw missing('via');
+function checkCommon(msg: SipMessage, options: ValidateOptions): void {
+  msg.vias();
+  if (options.strictAddresses === true) {
+    msg.from();
+    msg.to();
+  } else {
+    msg.fromTag();
+    msg.toTag();
   }
-  msg.from();
-  msg.to();
   msg.callId();
   msg.cseq();
 }

@@ -36,20 +36,23 @@ const sipCodes = Object.keys(SIP_ERRORS) as SipErrorCode[];
 const coreCodes = Object.keys(CORE_ERRORS) as CoreErrorCode[];
 const registry = new Set<string>([...sipCodes, ...coreCodes]);
 
-t.test('docs/errors.md has a row for every SIP_ERRORS code with its status and reason', async (t) => {
-  for (const code of sipCodes) {
-    const cells = rows.get(code);
-    if (!cells) {
-      t.fail(`${code} has no row in docs/errors.md`);
-      continue;
+t.test(
+  'docs/errors.md has a row for every SIP_ERRORS code with its status and reason',
+  async (t) => {
+    for (const code of sipCodes) {
+      const cells = rows.get(code);
+      if (!cells) {
+        t.fail(`${code} has no row in docs/errors.md`);
+        continue;
+      }
+      const { status, reason } = SIP_ERRORS[code];
+      t.equal(cells[0], String(status), `${code}: documented SIP status`);
+      t.equal(cells[1], reason, `${code}: documented default reason`);
+      t.ok(cells[2], `${code}: documented when it is raised`);
     }
-    const { status, reason } = SIP_ERRORS[code];
-    t.equal(cells[0], String(status), `${code}: documented SIP status`);
-    t.equal(cells[1], reason, `${code}: documented default reason`);
-    t.ok(cells[2], `${code}: documented when it is raised`);
-  }
-  t.end();
-});
+    t.end();
+  },
+);
 
 t.test('docs/errors.md has a row for every CORE_ERRORS code with its message', async (t) => {
   for (const code of coreCodes) {

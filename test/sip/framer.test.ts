@@ -70,22 +70,25 @@ function feedSplit(r: Recorder, stream: Buffer, cuts: number[]): void {
 
 const SDP = 'v=0\r\no=alice 2890844526 2890844526 IN IP4 host.atlanta.example.com\r\ns=-\r\n';
 
-t.test('RFC 3261 §18.3: one byte at a time, each message is framed by Content-Length', async (t) => {
-  const r = record();
-  const first = request(SDP).length;
-  const wire = b(request(SDP) + request());
-  const held: number[] = [];
-  for (let i = 0; i < wire.length; i++) {
-    r.framer.push(wire.subarray(i, i + 1));
-    held.push(r.framer.buffered);
-  }
-  t.equal(held[first - 2], first - 1, 'a partial message is held');
-  t.equal(held[first - 1], 0, 'and released when complete');
-  t.equal(held[wire.length - 2], wire.length - 1 - first);
-  t.same(r.events, [`msg:${request(SDP)}`, `msg:${request()}`]);
-  t.equal(r.framer.buffered, 0);
-  t.end();
-});
+t.test(
+  'RFC 3261 §18.3: one byte at a time, each message is framed by Content-Length',
+  async (t) => {
+    const r = record();
+    const first = request(SDP).length;
+    const wire = b(request(SDP) + request());
+    const held: number[] = [];
+    for (let i = 0; i < wire.length; i++) {
+      r.framer.push(wire.subarray(i, i + 1));
+      held.push(r.framer.buffered);
+    }
+    t.equal(held[first - 2], first - 1, 'a partial message is held');
+    t.equal(held[first - 1], 0, 'and released when complete');
+    t.equal(held[wire.length - 2], wire.length - 1 - first);
+    t.same(r.events, [`msg:${request(SDP)}`, `msg:${request()}`]);
+    t.equal(r.framer.buffered, 0);
+    t.end();
+  },
+);
 
 t.test('RFC 3261 §7.5: several messages in one chunk are cut at each Content-Length', async (t) => {
   const r = record();
@@ -112,28 +115,34 @@ t.test('RFC 3261 §18.3: every split point of a two-message stream frames the sa
   t.end();
 });
 
-t.test('RFC 3261 §18.3: every pair of split points in a short stream frames the same', async (t) => {
-  const short = 'OPTIONS sip:x SIP/2.0\r\nl: 2\r\n\r\nab';
-  const stream = b(short + short);
-  let bad = 0;
-  for (let i = 0; i <= stream.length; i++) {
-    for (let j = i; j <= stream.length; j++) {
-      const r = record();
-      feedSplit(r, stream, [i, j]);
-      if (r.events.length !== 2 || r.events.some((e) => e !== `msg:${short}`)) {
-        bad++;
+t.test(
+  'RFC 3261 §18.3: every pair of split points in a short stream frames the same',
+  async (t) => {
+    const short = 'OPTIONS sip:x SIP/2.0\r\nl: 2\r\n\r\nab';
+    const stream = b(short + short);
+    let bad = 0;
+    for (let i = 0; i <= stream.length; i++) {
+      for (let j = i; j <= stream.length; j++) {
+        const r = record();
+        feedSplit(r, stream, [i, j]);
+        if (r.events.length !== 2 || r.events.some((e) => e !== `msg:${short}`)) {
+          bad++;
+        }
       }
     }
-  }
-  t.equal(bad, 0);
-  t.end();
-});
+    t.equal(bad, 0);
+    t.end();
+  },
+);
 
-t.test('RFC 3261 §7.4: a body holding CRLFCRLF and header-like text is not read as a head', async (t) => {
-  const body = 'Content-Length: 99\r\n\r\nl: 5\r\n\r\n\n\n';
-  t.same(feed(record(), request(body) + request()), [`msg:${request(body)}`, `msg:${request()}`]);
-  t.end();
-});
+t.test(
+  'RFC 3261 §7.4: a body holding CRLFCRLF and header-like text is not read as a head',
+  async (t) => {
+    const body = 'Content-Length: 99\r\n\r\nl: 5\r\n\r\n\n\n';
+    t.same(feed(record(), request(body) + request()), [`msg:${request(body)}`, `msg:${request()}`]);
+    t.end();
+  },
+);
 
 t.test('RFC 3261 §20.14: Content-Length 0 and a large body frame exactly', async (t) => {
   const big = 'x'.repeat(65536);
@@ -239,18 +248,21 @@ t.test('RFC 3261 §20.14: a Content-Length that is not 1*DIGIT breaks framing', 
   t.end();
 });
 
-t.test('RFC 3261 §20.14: a Content-Length over maxBodyBytes fails before the body is sent', async (t) => {
-  const r = record({ maxBodyBytes: 100 });
-  feed(r, request('', 'Content-Length: 101'));
-  t.same(r.events, ['error:SIP_ERR_BODY_TOO_LARGE']);
-  t.equal(r.errors[0]!.status, 513);
-  const huge = record();
-  feed(huge, 'OPTIONS sip:x SIP/2.0\r\nl: 99999999999999999999999999');
-  t.same(huge.events, ['error:SIP_ERR_BODY_TOO_LARGE'], 'no need to wait for the line end');
-  const edge = record({ maxBodyBytes: 3 });
-  t.same(feed(edge, request('abc')), [`msg:${request('abc')}`], 'exactly the limit is fine');
-  t.end();
-});
+t.test(
+  'RFC 3261 §20.14: a Content-Length over maxBodyBytes fails before the body is sent',
+  async (t) => {
+    const r = record({ maxBodyBytes: 100 });
+    feed(r, request('', 'Content-Length: 101'));
+    t.same(r.events, ['error:SIP_ERR_BODY_TOO_LARGE']);
+    t.equal(r.errors[0]!.status, 513);
+    const huge = record();
+    feed(huge, 'OPTIONS sip:x SIP/2.0\r\nl: 99999999999999999999999999');
+    t.same(huge.events, ['error:SIP_ERR_BODY_TOO_LARGE'], 'no need to wait for the line end');
+    const edge = record({ maxBodyBytes: 3 });
+    t.same(feed(edge, request('abc')), [`msg:${request('abc')}`], 'exactly the limit is fine');
+    t.end();
+  },
+);
 
 t.test('RFC 3261 §18.3: a head without an end within maxHeadBytes fails at the cap', async (t) => {
   const r = record({ maxHeadBytes: 64 });
@@ -364,49 +376,52 @@ t.test('RFC 3261 §18.3: reset() drops a partial message and revives a failed fr
   t.end();
 });
 
-t.test('a handler that throws gets the rest of the chunk delivered, then push() rethrows', async (t) => {
-  const seen: string[] = [];
-  let calls = 0;
-  const boom = new Error('handler bug');
-  const framer = new StreamFramer({
-    onMessage(m) {
-      seen.push(m.toString('latin1'));
-      calls++;
-      if (calls <= 2) {
-        throw calls === 1 ? boom : new Error('second');
-      }
-    },
-    onPing() {
-      seen.push('ping');
-      throw new Error('ping');
-    },
-    onPong() {
-      throw new Error('pong');
-    },
-    onError() {
-      throw new Error('error');
-    },
-  });
-  t.throws(() => {
-    framer.push(b(request() + request('a') + request('b').slice(0, 30)));
-  }, boom);
-  t.same(seen, [request(), request('a')]);
-  framer.push(b(request('b').slice(30)));
-  t.same(seen.at(-1), request('b'), 'the state was kept across the throw');
-  t.throws(() => {
-    framer.push(b('\r\n\r\n'));
-  }, /ping/);
-  t.throws(() => {
-    framer.push(b('\r\n'));
-  }, /pong/);
-  t.throws(() => {
-    framer.push(b('X\r\n\r\n'));
-  }, /error/);
-  t.doesNotThrow(() => {
-    framer.push(b(request()));
-  }, 'dead: no more calls');
-  t.end();
-});
+t.test(
+  'a handler that throws gets the rest of the chunk delivered, then push() rethrows',
+  async (t) => {
+    const seen: string[] = [];
+    let calls = 0;
+    const boom = new Error('handler bug');
+    const framer = new StreamFramer({
+      onMessage(m) {
+        seen.push(m.toString('latin1'));
+        calls++;
+        if (calls <= 2) {
+          throw calls === 1 ? boom : new Error('second');
+        }
+      },
+      onPing() {
+        seen.push('ping');
+        throw new Error('ping');
+      },
+      onPong() {
+        throw new Error('pong');
+      },
+      onError() {
+        throw new Error('error');
+      },
+    });
+    t.throws(() => {
+      framer.push(b(request() + request('a') + request('b').slice(0, 30)));
+    }, boom);
+    t.same(seen, [request(), request('a')]);
+    framer.push(b(request('b').slice(30)));
+    t.same(seen.at(-1), request('b'), 'the state was kept across the throw');
+    t.throws(() => {
+      framer.push(b('\r\n\r\n'));
+    }, /ping/);
+    t.throws(() => {
+      framer.push(b('\r\n'));
+    }, /pong/);
+    t.throws(() => {
+      framer.push(b('X\r\n\r\n'));
+    }, /error/);
+    t.doesNotThrow(() => {
+      framer.push(b(request()));
+    }, 'dead: no more calls');
+    t.end();
+  },
+);
 
 t.test('a handler may reset() the framer; it must not push() into it', async (t) => {
   const seen: string[] = [];
@@ -542,56 +557,62 @@ const cutsArb = (n: number): fc.Arbitrary<number[]> =>
     .uniqueArray(fc.integer({ min: 0, max: n }), { maxLength: 40 })
     .map((a) => a.sort((x, y) => x - y));
 
-t.test('RFC 3261 §18.3 (property): any chunking of valid messages frames them exactly', async (t) => {
-  const streamArb = fc
-    .array(fc.tuple(fc.constantFrom('', '\r\n', '\r\n\r\n'), messageArb), { maxLength: 8 })
-    .chain((items) => {
-      const stream = Buffer.concat(items.flatMap(([crlf, m]) => [b(crlf), m]));
-      return fc.tuple(
-        fc.constant(items.map(([, m]) => m)),
-        fc.constant(stream),
-        cutsArb(stream.length),
-      );
-    });
-  fc.assert(
-    fc.property(streamArb, ([messages, stream, cuts]) => {
-      const r = record();
-      feedSplit(r, stream, cuts);
-      return (
-        r.errors.length === 0 &&
-        r.framer.buffered === 0 &&
-        r.messages.length === messages.length &&
-        r.messages.every((m, i) => m.equals(messages[i]!))
-      );
-    }),
-    { numRuns: 500 },
-  );
-  t.end();
-});
+t.test(
+  'RFC 3261 §18.3 (property): any chunking of valid messages frames them exactly',
+  async (t) => {
+    const streamArb = fc
+      .array(fc.tuple(fc.constantFrom('', '\r\n', '\r\n\r\n'), messageArb), { maxLength: 8 })
+      .chain((items) => {
+        const stream = Buffer.concat(items.flatMap(([crlf, m]) => [b(crlf), m]));
+        return fc.tuple(
+          fc.constant(items.map(([, m]) => m)),
+          fc.constant(stream),
+          cutsArb(stream.length),
+        );
+      });
+    fc.assert(
+      fc.property(streamArb, ([messages, stream, cuts]) => {
+        const r = record();
+        feedSplit(r, stream, cuts);
+        return (
+          r.errors.length === 0 &&
+          r.framer.buffered === 0 &&
+          r.messages.length === messages.length &&
+          r.messages.every((m, i) => m.equals(messages[i]!))
+        );
+      }),
+      { numRuns: 500 },
+    );
+    t.end();
+  },
+);
 
-t.test('RFC 3261 §18.3 (property): random bytes only ever reach onError, never throw', async (t) => {
-  const noise = fc.array(
-    fc.oneof(
-      fc.uint8Array({ maxLength: 64 }).map((u) => Buffer.from(u)),
-      fc
-        .constantFrom('\r\n', '\n', '\r', ' ', ':', 'l', 'Content-Length', '0', '9', 'SIP/2.0')
-        .map(b),
-    ),
-    { maxLength: 60 },
-  );
-  fc.assert(
-    fc.property(noise, fc.array(fc.nat(), { maxLength: 10 }), (pieces, sizes) => {
-      const r = record({ maxHeadBytes: 256, maxBodyBytes: 512, maxKeepaliveBytes: 32 });
-      const stream = Buffer.concat(pieces);
-      let at = 0;
-      for (const size of sizes) {
-        r.framer.push(stream.subarray(at, at + size));
-        at += size;
-      }
-      r.framer.push(stream.subarray(at));
-      return r.errors.length <= 1 && r.errors.every(isSipParseError);
-    }),
-    { numRuns: 1000 },
-  );
-  t.end();
-});
+t.test(
+  'RFC 3261 §18.3 (property): random bytes only ever reach onError, never throw',
+  async (t) => {
+    const noise = fc.array(
+      fc.oneof(
+        fc.uint8Array({ maxLength: 64 }).map((u) => Buffer.from(u)),
+        fc
+          .constantFrom('\r\n', '\n', '\r', ' ', ':', 'l', 'Content-Length', '0', '9', 'SIP/2.0')
+          .map(b),
+      ),
+      { maxLength: 60 },
+    );
+    fc.assert(
+      fc.property(noise, fc.array(fc.nat(), { maxLength: 10 }), (pieces, sizes) => {
+        const r = record({ maxHeadBytes: 256, maxBodyBytes: 512, maxKeepaliveBytes: 32 });
+        const stream = Buffer.concat(pieces);
+        let at = 0;
+        for (const size of sizes) {
+          r.framer.push(stream.subarray(at, at + size));
+          at += size;
+        }
+        r.framer.push(stream.subarray(at));
+        return r.errors.length <= 1 && r.errors.every(isSipParseError);
+      }),
+      { numRuns: 1000 },
+    );
+    t.end();
+  },
+);

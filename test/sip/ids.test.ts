@@ -2,12 +2,15 @@ import t from 'tap';
 import { isToken } from '../../src/sip/chars.js';
 import { MAGIC_COOKIE, newBranch, newCallId, newTag, randomToken } from '../../src/sip/ids.js';
 
-t.test('branches start with the RFC 3261 magic cookie and carry 96 random bits (§8.1.1.7)', async (t) => {
-  const b = newBranch();
-  t.ok(b.startsWith(MAGIC_COOKIE));
-  t.equal(b.length, MAGIC_COOKIE.length + 16, '12 bytes in base64url');
-  t.ok(isToken(b), 'a branch is a token');
-});
+t.test(
+  'branches start with the RFC 3261 magic cookie and carry 96 random bits (§8.1.1.7)',
+  async (t) => {
+    const b = newBranch();
+    t.ok(b.startsWith(MAGIC_COOKIE));
+    t.equal(b.length, MAGIC_COOKIE.length + 16, '12 bytes in base64url');
+    t.ok(isToken(b), 'a branch is a token');
+  },
+);
 
 t.test('tags and Call-IDs are tokens of at least 96 bits', async (t) => {
   t.equal(newTag().length, 16);

@@ -100,17 +100,20 @@ t.test(
   },
 );
 
-t.test('parseParams rejects a ";" with no name, such as ";;" (RFC 4475 §3.1.2.1 badinv01)', async (t) => {
-  for (const bad of [';;', ';', ';=x', ' ; ', ';a;;b', ';"x"']) {
-    t.throws(
-      () => parseParams(bad, 0),
-      { code: 'SIP_ERR_PARAM', reason: 'Empty parameter name' },
-      bad,
-    );
-  }
-  t.throws(() => parseParams(';;', 0, 'SIP_ERR_VIA'), { code: 'SIP_ERR_VIA' });
-  t.end();
-});
+t.test(
+  'parseParams rejects a ";" with no name, such as ";;" (RFC 4475 §3.1.2.1 badinv01)',
+  async (t) => {
+    for (const bad of [';;', ';', ';=x', ' ; ', ';a;;b', ';"x"']) {
+      t.throws(
+        () => parseParams(bad, 0),
+        { code: 'SIP_ERR_PARAM', reason: 'Empty parameter name' },
+        bad,
+      );
+    }
+    t.throws(() => parseParams(';;', 0, 'SIP_ERR_VIA'), { code: 'SIP_ERR_VIA' });
+    t.end();
+  },
+);
 
 t.test('parseParams rejects "=" with no value (RFC 3261 §25.1 gen-value)', async (t) => {
   for (const bad of [';a=', ';a= ', ';a=;b', ';a=,']) {

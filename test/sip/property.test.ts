@@ -149,37 +149,47 @@ t.test('random bytes never throw anything but a coded SipParseError, and never h
   t.pass('3000 random inputs handled');
 });
 
-t.test('random printable text shaped like SIP never throws anything but SipParseError', async (t) => {
-  const line = fc.string({
-    unit: fc.constantFrom(...'abcSIP/2.0 :;,<>"\\@=%[]?&\t-_.!~*\'()0123456789'.split('')),
-    maxLength: 60,
-  });
-  fc.assert(
-    fc.property(fc.array(line, { maxLength: 20 }), fc.string({ maxLength: 50 }), (lines, body) => {
-      survive(
-        Buffer.from(`INVITE sip:a@b SIP/2.0\r\n${lines.join('\r\n')}\r\n\r\n${body}`, 'latin1'),
-      );
-      survive(
-        Buffer.from(
-          `SIP/2.0 200 OK\r\n${lines.map((l) => `Via: ${l}`).join('\r\n')}\r\n\r\n`,
-          'latin1',
-        ),
-      );
-    }),
-    { numRuns: 2000 },
-  );
-  t.pass('2000 structured inputs handled');
-});
+t.test(
+  'random printable text shaped like SIP never throws anything but SipParseError',
+  async (t) => {
+    const line = fc.string({
+      unit: fc.constantFrom(...'abcSIP/2.0 :;,<>"\\@=%[]?&\t-_.!~*\'()0123456789'.split('')),
+      maxLength: 60,
+    });
+    fc.assert(
+      fc.property(
+        fc.array(line, { maxLength: 20 }),
+        fc.string({ maxLength: 50 }),
+        (lines, body) => {
+          survive(
+            Buffer.from(`INVITE sip:a@b SIP/2.0\r\n${lines.join('\r\n')}\r\n\r\n${body}`, 'latin1'),
+          );
+          survive(
+            Buffer.from(
+              `SIP/2.0 200 OK\r\n${lines.map((l) => `Via: ${l}`).join('\r\n')}\r\n\r\n`,
+              'latin1',
+            ),
+          );
+        },
+      ),
+      { numRuns: 2000 },
+    );
+    t.pass('2000 structured inputs handled');
+  },
+);
 
-t.test('mutated real messages never throw anything but SipParseError, and never hang', async (t) => {
-  fc.assert(
-    fc.property(mutated, (buf) => {
-      survive(buf);
-    }),
-    { numRuns: 4000 },
-  );
-  t.pass('4000 mutated messages handled');
-});
+t.test(
+  'mutated real messages never throw anything but SipParseError, and never hang',
+  async (t) => {
+    fc.assert(
+      fc.property(mutated, (buf) => {
+        survive(buf);
+      }),
+      { numRuns: 4000 },
+    );
+    t.pass('4000 mutated messages handled');
+  },
+);
 
 t.test(
   'any accepted message round-trips: re-serialized and re-parsed, its fields are the same',

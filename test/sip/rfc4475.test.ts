@@ -480,30 +480,36 @@ for (const f of files) {
       expected.check(t, msg);
     });
   } else {
-    t.test(`RFC 4475 §${expected.section} (${name}) is rejected with ${expected.code}`, async (t) => {
-      let caught: unknown;
-      try {
-        verdict(buf);
-      } catch (err) {
-        caught = err;
-      }
-      t.ok(isSipParseError(caught), 'rejected with a coded SipParseError');
-      if (isSipParseError(caught)) {
-        t.equal(caught.code, expected.code);
-        t.equal(caught.status, expected.status ?? 400);
-        t.ok(caught.reason.length > 0, 'carries a reason phrase for the reply');
-      }
-    });
+    t.test(
+      `RFC 4475 §${expected.section} (${name}) is rejected with ${expected.code}`,
+      async (t) => {
+        let caught: unknown;
+        try {
+          verdict(buf);
+        } catch (err) {
+          caught = err;
+        }
+        t.ok(isSipParseError(caught), 'rejected with a coded SipParseError');
+        if (isSipParseError(caught)) {
+          t.equal(caught.code, expected.code);
+          t.equal(caught.status, expected.status ?? 400);
+          t.ok(caught.reason.length > 0, 'carries a reason phrase for the reply');
+        }
+      },
+    );
   }
 }
 
-t.test('inv2543 is rejected for its missing Max-Forwards under the default strict options', async (t) => {
-  const buf = readFileSync(join(corpus, 'inv2543.dat'));
-  t.throws(() => verdict(buf), {
-    code: 'SIP_ERR_MISSING_HEADER',
-    reason: 'Missing Max-Forwards Header',
-  });
-});
+t.test(
+  'inv2543 is rejected for its missing Max-Forwards under the default strict options',
+  async (t) => {
+    const buf = readFileSync(join(corpus, 'inv2543.dat'));
+    t.throws(() => verdict(buf), {
+      code: 'SIP_ERR_MISSING_HEADER',
+      reason: 'Missing Max-Forwards Header',
+    });
+  },
+);
 
 t.test('accepted corpus messages round-trip byte for byte when untouched', async (t) => {
   for (const f of files) {

@@ -90,23 +90,26 @@ t.test('splitList rejects empty list elements (RFC 3261 §7.3.1)', async (t) => 
   t.end();
 });
 
-t.test('splitList rejects an unterminated quoted-string or < (RFC 4475 §3.1.2.6 quotbal)', async (t) => {
-  const [to] = headerValues('quotbal', 'to');
-  t.throws(() => splitList(to ?? ''), {
-    code: 'SIP_ERR_HEADER_VALUE',
-    reason: 'Unterminated quoted-string',
-  });
-  t.throws(() => splitList('"a\\'), { code: 'SIP_ERR_HEADER_VALUE' });
-  t.throws(() => splitList('<sip:a@b, c'), {
-    code: 'SIP_ERR_HEADER_VALUE',
-    reason: 'Unterminated <',
-  });
-  t.throws(() => splitList('"a\x01b"'), {
-    code: 'SIP_ERR_HEADER_VALUE',
-    reason: 'Bad character in quoted-string',
-  });
-  t.end();
-});
+t.test(
+  'splitList rejects an unterminated quoted-string or < (RFC 4475 §3.1.2.6 quotbal)',
+  async (t) => {
+    const [to] = headerValues('quotbal', 'to');
+    t.throws(() => splitList(to ?? ''), {
+      code: 'SIP_ERR_HEADER_VALUE',
+      reason: 'Unterminated quoted-string',
+    });
+    t.throws(() => splitList('"a\\'), { code: 'SIP_ERR_HEADER_VALUE' });
+    t.throws(() => splitList('<sip:a@b, c'), {
+      code: 'SIP_ERR_HEADER_VALUE',
+      reason: 'Unterminated <',
+    });
+    t.throws(() => splitList('"a\x01b"'), {
+      code: 'SIP_ERR_HEADER_VALUE',
+      reason: 'Bad character in quoted-string',
+    });
+    t.end();
+  },
+);
 
 t.test('splitList only ever throws SipParseError (RFC 3261 §25.1 robustness)', async (t) => {
   fc.assert(

@@ -14,16 +14,32 @@ import { SipParseError } from '../../core/errors.js';
 import { TOKEN, quoteString, scanSet, skipWs, trimEndWs, unquoteRange } from '../chars.js';
 import { formatParams, parseParams, quotedEnd } from '../params.js';
 import { formatUri, parseUri } from '../uri.js';
-import type { ContactValue, NameAddr } from '../types.js';
+import type { ContactValue, NameAddr, Params } from '../types.js';
 
 function fail(reason: string): never {
   throw new SipParseError('SIP_ERR_NAME_ADDR', reason);
 }
 
+/** An address element with its URI still unparsed. */
 interface Parsed {
-  na: NameAddr;
+  displayName: string | null;
+  quoted: boolean;
+  uriText: string;
+  bracketed: boolean;
+  params: Params;
   /** Index after the element and the whitespace following it. */
   end: number;
+}
+
+function toNameAddr(r: Parsed): NameAddr {
+  return {
+    displayName: r.displayName,
+    quoted: r.quoted,
+    uri: parseUri(r.uriText),
+    uriText: r.uriText,
+    bracketed: r.bracketed,
+    params: r.params,
+  };
 }
 
 /**
@@ -93,13 +109,9 @@ function parseAt(s: string, start: number): Parsed {
   if (j === n) {
     fail('Unterminated <addr-spec>');
   }
-  const uriText = s.slice(us, j);
-  const uri = parseUri(uriText);
   const p = parseParams(s, j + 1, 'SIP_ERR_PARAM');
-  return {
-    na: { displayName, quoted, uri, uriText, bracketed: true, params: p.params },
-    end: p.end,
-  };
+  const uriText = s.slice(us, j);
+  return { displayName, quoted, uriText, bracketed: true, params: p.params, end: p.end };
 }
 
 /**
@@ -119,11 +131,14 @@ function parseBare(s: string, start: number): Parsed {
       fail('URI with ? must be enclosed in <>');
     }
   }
-  const uriText = s.slice(start, j);
-  const uri = parseUri(uriText);
   const p = parseParams(s, j, 'SIP_ERR_PARAM');
+  const uriText = s.slice(start, j);
   return {
-    na: { displayName: null, quoted: false, uri, uriText, bracketed: false, params: p.params },
+    displayName: null,
+    quoted: false,
+    uriText,
+    bracketed: false,
+    params: p.params,
     end: p.end,
   };
 }
@@ -134,11 +149,24 @@ function parseBare(s: string, start: number): Parsed {
  * throws SIP_ERR_NAME_ADDR.
  */
 export function parseNameAddr(value: string): NameAddr {
+  return toNameAddr(parseSingle(value));
+}
+
+/**
+ * The header parameters of a single address element (its `tag`, say) without parsing its URI:
+ * what a proxy reads from From and To on every message. The address syntax around the URI is
+ * still checked; the URI itself is checked when the full address is parsed.
+ */
+export function parseAddressParams(value: string): Params {
+  return parseSingle(value).params;
+}
+
+function parseSingle(value: string): Parsed {
   const r = parseAt(value, 0);
   if (r.end !== value.length) {
     fail('Unexpected character after address');
   }
-  return r.na;
+  return r;
 }
 
 /**
@@ -151,9 +179,35 @@ export function parseNameAddrList(value: string): NameAddr[] {
   let i = 0;
   for (;;) {
     const r = parseAt(value, i);
-    out.push(r.na);
+    out.push(toNameAddr(r));
     if (r.end === n) {
       return out;
+    }
+    if (value.charCodeAt(r.end) !== 0x2c) {
+      fail('Unexpected character after address');
+    }
+    i = r.end + 1;
+  }
+}
+
+/**
+ * Check the syntax of a Contact value (`*` or a list of addresses) without parsing the URIs, and
+ * return how many addresses it holds (0 for `*`). A proxy that does not act on Contact checks
+ * only this much; the registrar parses the full value.
+ */
+export function checkContactSyntax(value: string): number {
+  const a = skipWs(value, 0);
+  if (trimEndWs(value, a, value.length) === a + 1 && value.charCodeAt(a) === 0x2a) {
+    return 0;
+  }
+  const n = value.length;
+  let count = 0;
+  let i = 0;
+  for (;;) {
+    const r = parseAt(value, i);
+    count++;
+    if (r.end === n) {
+      return count;
     }
     if (value.charCodeAt(r.end) !== 0x2c) {
       fail('Unexpected character after address');

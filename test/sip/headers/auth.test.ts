@@ -116,16 +116,22 @@ t.test('parseAuth reads an unknown scheme (RFC 4475 §3.3.7 regaut01)', async (t
   t.end();
 });
 
-t.test('parseAuth reads token68 credentials such as Bearer (RFC 7235 §2.1, RFC 8898 §3)', async (t) => {
-  t.same(parseAuth('Bearer mF_9.B5f-4.1JqM'), {
-    scheme: 'Bearer',
-    params: new Map(),
-    token68: 'mF_9.B5f-4.1JqM',
-  });
-  t.equal(parseAuth('Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ== ').token68, 'QWxhZGRpbjpvcGVuIHNlc2FtZQ==');
-  t.equal(formatAuth(parseAuth('Bearer abc/def+=')), 'Bearer abc/def+=');
-  t.end();
-});
+t.test(
+  'parseAuth reads token68 credentials such as Bearer (RFC 7235 §2.1, RFC 8898 §3)',
+  async (t) => {
+    t.same(parseAuth('Bearer mF_9.B5f-4.1JqM'), {
+      scheme: 'Bearer',
+      params: new Map(),
+      token68: 'mF_9.B5f-4.1JqM',
+    });
+    t.equal(
+      parseAuth('Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ== ').token68,
+      'QWxhZGRpbjpvcGVuIHNlc2FtZQ==',
+    );
+    t.equal(formatAuth(parseAuth('Bearer abc/def+=')), 'Bearer abc/def+=');
+    t.end();
+  },
+);
 
 t.test('parseAuth rejects repeated parameter names (RFC 7235 §2.1)', async (t) => {
   t.throws(() => parseAuth('Digest realm="a", REALM="b"'), {
@@ -218,20 +224,23 @@ t.test('parseAuth round-trips through formatAuth (RFC 3261 §20.7)', async (t) =
   t.end();
 });
 
-t.test('parseAuth is linear on pathological input (20,000 params, quoted-pairs, commas)', async (t) => {
-  const params = flat('Digest ' + Array.from({ length: 20000 }, (_, k) => `p${k}=v`).join(','));
-  const p = timed(() => t.equal(parseAuth(params).params.size, 20000));
-  const dups = flat('Digest a=1' + ',a=1'.repeat(20000));
-  const d = timed(() => t.throws(() => parseAuth(dups), { code: 'SIP_ERR_AUTH' }));
-  const quoted = flat('Digest realm="' + '\\"'.repeat(20000) + '"');
-  const q = timed(() => t.equal(parseAuth(quoted).params.get('realm')?.length, 20000));
-  for (const [name, r] of [
-    ['20,000 params', p],
-    ['20,001 duplicate params', d],
-    ['20,000 quoted-pairs', q],
-  ] as const) {
-    t.comment(`${name}: cold ${r.cold.toFixed(2)} ms, warm ${r.warm.toFixed(2)} ms`);
-    t.ok(r.warm < 50, name);
-  }
-  t.end();
-});
+t.test(
+  'parseAuth is linear on pathological input (20,000 params, quoted-pairs, commas)',
+  async (t) => {
+    const params = flat('Digest ' + Array.from({ length: 20000 }, (_, k) => `p${k}=v`).join(','));
+    const p = timed(() => t.equal(parseAuth(params).params.size, 20000));
+    const dups = flat('Digest a=1' + ',a=1'.repeat(20000));
+    const d = timed(() => t.throws(() => parseAuth(dups), { code: 'SIP_ERR_AUTH' }));
+    const quoted = flat('Digest realm="' + '\\"'.repeat(20000) + '"');
+    const q = timed(() => t.equal(parseAuth(quoted).params.get('realm')?.length, 20000));
+    for (const [name, r] of [
+      ['20,000 params', p],
+      ['20,001 duplicate params', d],
+      ['20,000 quoted-pairs', q],
+    ] as const) {
+      t.comment(`${name}: cold ${r.cold.toFixed(2)} ms, warm ${r.warm.toFixed(2)} ms`);
+      t.ok(r.warm < 50, name);
+    }
+    t.end();
+  },
+);

@@ -64,14 +64,17 @@ t.test('parseCSeq accepts leading zeros and folded LWS (RFC 4475 §3.1.1.1 wsinv
   t.end();
 });
 
-t.test('parseCSeq keeps an extension method token as written (RFC 4475 §3.1.1.2 intmeth)', async (t) => {
-  t.same(parseCSeq(header('intmeth', 'cseq')), {
-    seq: 139122385,
-    method: "!interesting-Method0123456789_*+`.%indeed'~",
-  });
-  t.same(parseCSeq(header('esc02', 'cseq')), { seq: 29344, method: 'RE%47IST%45R' });
-  t.end();
-});
+t.test(
+  'parseCSeq keeps an extension method token as written (RFC 4475 §3.1.1.2 intmeth)',
+  async (t) => {
+    t.same(parseCSeq(header('intmeth', 'cseq')), {
+      seq: 139122385,
+      method: "!interesting-Method0123456789_*+`.%indeed'~",
+    });
+    t.same(parseCSeq(header('esc02', 'cseq')), { seq: 29344, method: 'RE%47IST%45R' });
+    t.end();
+  },
+);
 
 t.test(
   'parseCSeq requires the number to be below 2**31 (RFC 3261 §8.1.1.5; RFC 4475 §3.1.2.4 scalar02)',

@@ -68,22 +68,25 @@ function shape(na: NameAddr): unknown {
   };
 }
 
-t.test('parseNameAddr reads display name, URI and header parameters (RFC 3261 §20.20)', async (t) => {
-  const na = parseNameAddr('"A. G. Bell" <sip:agb@bell-telephone.com> ;tag=a48s');
-  t.equal(na.displayName, 'A. G. Bell');
-  t.equal(na.quoted, true);
-  t.equal(na.uriText, 'sip:agb@bell-telephone.com');
-  t.equal(na.uri.kind, 'sip');
-  t.equal(na.bracketed, true);
-  t.same([...na.params], [['tag', 'a48s']]);
-  t.equal(tagOf(na), 'a48s');
-  const plain = parseNameAddr('<sip:bob@biloxi.com>');
-  t.equal(plain.displayName, null);
-  t.equal(plain.quoted, false);
-  t.equal(tagOf(plain), null);
-  t.equal(tagOf(parseNameAddr('<sip:a@b>;tag')), null);
-  t.end();
-});
+t.test(
+  'parseNameAddr reads display name, URI and header parameters (RFC 3261 §20.20)',
+  async (t) => {
+    const na = parseNameAddr('"A. G. Bell" <sip:agb@bell-telephone.com> ;tag=a48s');
+    t.equal(na.displayName, 'A. G. Bell');
+    t.equal(na.quoted, true);
+    t.equal(na.uriText, 'sip:agb@bell-telephone.com');
+    t.equal(na.uri.kind, 'sip');
+    t.equal(na.bracketed, true);
+    t.same([...na.params], [['tag', 'a48s']]);
+    t.equal(tagOf(na), 'a48s');
+    const plain = parseNameAddr('<sip:bob@biloxi.com>');
+    t.equal(plain.displayName, null);
+    t.equal(plain.quoted, false);
+    t.equal(tagOf(plain), null);
+    t.equal(tagOf(parseNameAddr('<sip:a@b>;tag')), null);
+    t.end();
+  },
+);
 
 t.test('parseNameAddr reads the tortuous From and To of RFC 4475 §3.1.1.1 wsinv', async (t) => {
   const to = parseNameAddr(header('wsinv', 'to'));
@@ -139,12 +142,15 @@ t.test(
   },
 );
 
-t.test('parseNameAddr folds whitespace in a token display name to one SP (RFC 3261 §25.1)', async (t) => {
-  t.equal(parseNameAddr('Alice   B\tC <sip:a@b>').displayName, 'Alice B C');
-  t.equal(parseNameAddr('  Alice B  <sip:a@b>').displayName, 'Alice B');
-  t.equal(parseNameAddr('A  B C D <sip:a@b>').displayName, 'A B C D');
-  t.end();
-});
+t.test(
+  'parseNameAddr folds whitespace in a token display name to one SP (RFC 3261 §25.1)',
+  async (t) => {
+    t.equal(parseNameAddr('Alice   B\tC <sip:a@b>').displayName, 'Alice B C');
+    t.equal(parseNameAddr('  Alice B  <sip:a@b>').displayName, 'Alice B');
+    t.equal(parseNameAddr('A  B C D <sip:a@b>').displayName, 'A B C D');
+    t.end();
+  },
+);
 
 t.test(
   'parseNameAddr reads escapes in addresses (RFC 4475 §3.1.1.3 esc01, §3.1.1.4 escnull, §3.1.1.5 esc02)',
@@ -201,14 +207,17 @@ t.test(
   },
 );
 
-t.test('parseNameAddr rejects whitespace inside <addr-spec> (RFC 4475 §3.1.2.14 badaspec)', async (t) => {
-  t.throws(() => parseNameAddr(header('badaspec', 'to')), {
-    code: 'SIP_ERR_NAME_ADDR',
-    reason: 'Whitespace inside <addr-spec>',
-  });
-  t.throws(() => parseNameAddr('<sip:a@b\t>'), { code: 'SIP_ERR_NAME_ADDR' });
-  t.end();
-});
+t.test(
+  'parseNameAddr rejects whitespace inside <addr-spec> (RFC 4475 §3.1.2.14 badaspec)',
+  async (t) => {
+    t.throws(() => parseNameAddr(header('badaspec', 'to')), {
+      code: 'SIP_ERR_NAME_ADDR',
+      reason: 'Whitespace inside <addr-spec>',
+    });
+    t.throws(() => parseNameAddr('<sip:a@b\t>'), { code: 'SIP_ERR_NAME_ADDR' });
+    t.end();
+  },
+);
 
 t.test(
   'parseNameAddr rejects non-token characters in an unquoted display name (RFC 4475 §3.1.2.15 baddn)',
@@ -239,28 +248,31 @@ t.test(
   },
 );
 
-t.test('parseNameAddr reports malformed addresses with SIP_ERR_NAME_ADDR (RFC 3261 §25.1)', async (t) => {
-  for (const [bad, reason] of [
-    ['', 'Empty address'],
-    ['   ', 'Empty address'],
-    [',<sip:a@b>', 'Empty address'],
-    ['@x', 'Bad character at start of address'],
-    ['"Joe"', 'Missing < after quoted display name'],
-    ['"Joe" sip:a@b', 'Missing < after quoted display name'],
-    ['Joe', 'Missing <addr-spec> after display name'],
-    ['<sip:a@b', 'Unterminated <addr-spec>'],
-    ['<sip:a@b> x', 'Unexpected character after address'],
-    ['<sip:a@b>, <sip:c@d>', 'Unexpected character after address'],
-    ['sip:a@b x', 'Unexpected character after address'],
-  ] as const) {
-    t.throws(() => parseNameAddr(bad), { code: 'SIP_ERR_NAME_ADDR', reason }, bad);
-  }
-  t.throws(() => parseNameAddr('<sip:a@b c>'), { code: 'SIP_ERR_NAME_ADDR' });
-  t.throws(() => parseNameAddr('<sip:a@>'), { code: 'SIP_ERR_URI' });
-  t.throws(() => parseNameAddr('<sip:a@b>;;'), { code: 'SIP_ERR_PARAM' });
-  t.throws(() => parseNameAddr('sip:a@b;tag='), { code: 'SIP_ERR_PARAM' });
-  t.end();
-});
+t.test(
+  'parseNameAddr reports malformed addresses with SIP_ERR_NAME_ADDR (RFC 3261 §25.1)',
+  async (t) => {
+    for (const [bad, reason] of [
+      ['', 'Empty address'],
+      ['   ', 'Empty address'],
+      [',<sip:a@b>', 'Empty address'],
+      ['@x', 'Bad character at start of address'],
+      ['"Joe"', 'Missing < after quoted display name'],
+      ['"Joe" sip:a@b', 'Missing < after quoted display name'],
+      ['Joe', 'Missing <addr-spec> after display name'],
+      ['<sip:a@b', 'Unterminated <addr-spec>'],
+      ['<sip:a@b> x', 'Unexpected character after address'],
+      ['<sip:a@b>, <sip:c@d>', 'Unexpected character after address'],
+      ['sip:a@b x', 'Unexpected character after address'],
+    ] as const) {
+      t.throws(() => parseNameAddr(bad), { code: 'SIP_ERR_NAME_ADDR', reason }, bad);
+    }
+    t.throws(() => parseNameAddr('<sip:a@b c>'), { code: 'SIP_ERR_NAME_ADDR' });
+    t.throws(() => parseNameAddr('<sip:a@>'), { code: 'SIP_ERR_URI' });
+    t.throws(() => parseNameAddr('<sip:a@b>;;'), { code: 'SIP_ERR_PARAM' });
+    t.throws(() => parseNameAddr('sip:a@b;tag='), { code: 'SIP_ERR_PARAM' });
+    t.end();
+  },
+);
 
 t.test('parseNameAddrList reads comma-separated addresses (RFC 3261 §20.30, §20.34)', async (t) => {
   const list = parseNameAddrList(

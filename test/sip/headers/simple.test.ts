@@ -57,24 +57,30 @@ function timed(f: () => unknown): { cold: number; warm: number } {
 
 const flat = (s: string): string => Buffer.from(s, 'latin1').toString('latin1');
 
-t.test('parseTokenList reads comma-separated tokens with LWS (RFC 3261 §20.37, §20.32)', async (t) => {
-  t.same(parseTokenList('100rel, timer ,\tpath'), ['100rel', 'timer', 'path']);
-  t.same(parseTokenList('INVITE,ACK,OPTIONS,CANCEL,BYE'), [
-    'INVITE',
-    'ACK',
-    'OPTIONS',
-    'CANCEL',
-    'BYE',
-  ]);
-  t.same(parseTokenList('foo'), ['foo']);
-  t.end();
-});
+t.test(
+  'parseTokenList reads comma-separated tokens with LWS (RFC 3261 §20.37, §20.32)',
+  async (t) => {
+    t.same(parseTokenList('100rel, timer ,\tpath'), ['100rel', 'timer', 'path']);
+    t.same(parseTokenList('INVITE,ACK,OPTIONS,CANCEL,BYE'), [
+      'INVITE',
+      'ACK',
+      'OPTIONS',
+      'CANCEL',
+      'BYE',
+    ]);
+    t.same(parseTokenList('foo'), ['foo']);
+    t.end();
+  },
+);
 
-t.test('parseTokenList gives [] for an empty Supported or Allow (RFC 3261 §20.37, §20.5)', async (t) => {
-  t.same(parseTokenList(''), []);
-  t.same(parseTokenList('   '), []);
-  t.end();
-});
+t.test(
+  'parseTokenList gives [] for an empty Supported or Allow (RFC 3261 §20.37, §20.5)',
+  async (t) => {
+    t.same(parseTokenList(''), []);
+    t.same(parseTokenList('   '), []);
+    t.end();
+  },
+);
 
 t.test('parseTokenList rejects empty elements and non-tokens (RFC 3261 §25.1)', async (t) => {
   for (const [bad, reason] of [
@@ -120,19 +126,22 @@ t.test(
   },
 );
 
-t.test('parseTokenWithParams rejects a missing token or trailing garbage (RFC 3261 §25.1)', async (t) => {
-  t.throws(() => parseTokenWithParams(''), {
-    code: 'SIP_ERR_HEADER_VALUE',
-    reason: 'Missing header value token',
-  });
-  t.throws(() => parseTokenWithParams(';id=1'), { code: 'SIP_ERR_HEADER_VALUE' });
-  t.throws(() => parseTokenWithParams('a b'), { code: 'SIP_ERR_HEADER_VALUE' });
-  t.throws(() => parseTokenWithParams('a,b', 'SIP_ERR_HEADER_SYNTAX'), {
-    code: 'SIP_ERR_HEADER_SYNTAX',
-  });
-  t.throws(() => parseTokenWithParams('a;;'), { code: 'SIP_ERR_PARAM' });
-  t.end();
-});
+t.test(
+  'parseTokenWithParams rejects a missing token or trailing garbage (RFC 3261 §25.1)',
+  async (t) => {
+    t.throws(() => parseTokenWithParams(''), {
+      code: 'SIP_ERR_HEADER_VALUE',
+      reason: 'Missing header value token',
+    });
+    t.throws(() => parseTokenWithParams(';id=1'), { code: 'SIP_ERR_HEADER_VALUE' });
+    t.throws(() => parseTokenWithParams('a b'), { code: 'SIP_ERR_HEADER_VALUE' });
+    t.throws(() => parseTokenWithParams('a,b', 'SIP_ERR_HEADER_SYNTAX'), {
+      code: 'SIP_ERR_HEADER_SYNTAX',
+    });
+    t.throws(() => parseTokenWithParams('a;;'), { code: 'SIP_ERR_PARAM' });
+    t.end();
+  },
+);
 
 t.test(
   'parseContentType reads and lower-cases m-type and m-subtype (RFC 3261 §20.15; RFC 4475 §3.1.1.11 mpart01)',

@@ -217,21 +217,24 @@ t.test('parseVia checks branch, ttl and maddr grammar (RFC 3261 §20.42, §25.1)
   t.end();
 });
 
-t.test('parseViaList rejects the extraneous separators of RFC 4475 §3.1.2.1 badinv01', async (t) => {
-  const value = header('badinv01', 'via');
-  t.equal(value, 'SIP/2.0/UDP 192.0.2.15;;,;,,');
-  t.throws(() => parseViaList(value), { code: 'SIP_ERR_VIA', reason: 'Empty parameter name' });
-  t.throws(() => parseViaList('SIP/2.0/UDP 192.0.2.15,,SIP/2.0/UDP h'), {
-    code: 'SIP_ERR_VIA',
-    reason: 'Empty Via',
-  });
-  t.throws(() => parseViaList('SIP/2.0/UDP 192.0.2.15,'), {
-    code: 'SIP_ERR_VIA',
-    reason: 'Empty Via',
-  });
-  t.throws(() => parseViaList(''), { code: 'SIP_ERR_VIA', reason: 'Empty Via' });
-  t.end();
-});
+t.test(
+  'parseViaList rejects the extraneous separators of RFC 4475 §3.1.2.1 badinv01',
+  async (t) => {
+    const value = header('badinv01', 'via');
+    t.equal(value, 'SIP/2.0/UDP 192.0.2.15;;,;,,');
+    t.throws(() => parseViaList(value), { code: 'SIP_ERR_VIA', reason: 'Empty parameter name' });
+    t.throws(() => parseViaList('SIP/2.0/UDP 192.0.2.15,,SIP/2.0/UDP h'), {
+      code: 'SIP_ERR_VIA',
+      reason: 'Empty Via',
+    });
+    t.throws(() => parseViaList('SIP/2.0/UDP 192.0.2.15,'), {
+      code: 'SIP_ERR_VIA',
+      reason: 'Empty Via',
+    });
+    t.throws(() => parseViaList(''), { code: 'SIP_ERR_VIA', reason: 'Empty Via' });
+    t.end();
+  },
+);
 
 t.test('parseVia rejects malformed via-parms with SIP_ERR_VIA (RFC 3261 §25.1)', async (t) => {
   for (const [bad, reason] of [
@@ -315,20 +318,23 @@ t.test(
   },
 );
 
-t.test('parseVia is linear on pathological input (20,000 params, badinv01 separators)', async (t) => {
-  const params = flat('SIP/2.0/UDP h' + ';a'.repeat(20000));
-  const p = timed(() => t.equal(parseVia(params).params.size, 1));
-  const seps = flat('SIP/2.0/UDP 192.0.2.15' + ';;,;,,'.repeat(20000));
-  const s = timed(() => t.throws(() => parseViaList(seps), { code: 'SIP_ERR_VIA' }));
-  const slashes = flat('SIP' + ' /'.repeat(20000));
-  const sl = timed(() => t.throws(() => parseVia(slashes), { code: 'SIP_ERR_VIA' }));
-  for (const [name, r] of [
-    ['20,000 ;a', p],
-    ['20,000 badinv01 separators', s],
-    ['20,000 slashes', sl],
-  ] as const) {
-    t.comment(`${name}: cold ${r.cold.toFixed(2)} ms, warm ${r.warm.toFixed(2)} ms`);
-    t.ok(r.warm < 50, name);
-  }
-  t.end();
-});
+t.test(
+  'parseVia is linear on pathological input (20,000 params, badinv01 separators)',
+  async (t) => {
+    const params = flat('SIP/2.0/UDP h' + ';a'.repeat(20000));
+    const p = timed(() => t.equal(parseVia(params).params.size, 1));
+    const seps = flat('SIP/2.0/UDP 192.0.2.15' + ';;,;,,'.repeat(20000));
+    const s = timed(() => t.throws(() => parseViaList(seps), { code: 'SIP_ERR_VIA' }));
+    const slashes = flat('SIP' + ' /'.repeat(20000));
+    const sl = timed(() => t.throws(() => parseVia(slashes), { code: 'SIP_ERR_VIA' }));
+    for (const [name, r] of [
+      ['20,000 ;a', p],
+      ['20,000 badinv01 separators', s],
+      ['20,000 slashes', sl],
+    ] as const) {
+      t.comment(`${name}: cold ${r.cold.toFixed(2)} ms, warm ${r.warm.toFixed(2)} ms`);
+      t.ok(r.warm < 50, name);
+    }
+    t.end();
+  },
+);
