@@ -438,7 +438,18 @@ export const IPV6CHAR = table(':.', [
 /** Host character classes for {@link scanHost}: 1 digit, 2 letter, 3 "-", 4 ".", 0 other. */
 const HOST_CLASS = new Uint8Array(256);
 for (let c = 0; c < 256; c++) {
-  HOST_CLASS[c] = DIGIT[c] === 1 ? 1 : ALPHA[c] === 1 ? 2 : c === 0x2d ? 3 : c === 0x2e ? 4 : 0;
+  HOST_CLASS[c] =
+    DIGIT[c] === 1
+      ? 1
+      : c >= 0x41 && c <= 0x5a
+        ? 5
+        : ALPHA[c] === 1
+          ? 2
+          : c === 0x2d
+            ? 3
+            : c === 0x2e
+              ? 4
+              : 0;
 }
 
 /**
@@ -456,12 +467,15 @@ for (let c = 0; c < 256; c++) {
  * its last label cannot be a toplabel.
  */
 export function scanHost(s: string, i: number): number {
+  hostUpper = false;
   if (s.charCodeAt(i) === 0x5b) {
     // IPv6reference = "[" IPv6address "]"
     const j = scanSet(s, i + 1, IPV6CHAR);
     if (s.charCodeAt(j) !== 0x5d || !parseIPv6(s, i + 1, j, null)) {
       return -1;
     }
+    // Hex digits may be upper case; hosts compare case-insensitively.
+    hostUpper = true;
     return j + 1;
   }
   const n = s.length;
@@ -470,10 +484,15 @@ export function scanHost(s: string, i: number): number {
   let prev = 4;
   let topAlpha = false;
   let numeric = true;
+  let upper = false;
   for (; k < n; k++) {
-    const cls = HOST_CLASS[s.charCodeAt(k)] ?? 0;
+    let cls = HOST_CLASS[s.charCodeAt(k)] ?? 0;
     if (cls === 0) {
       break;
+    }
+    if (cls === 5) {
+      upper = true;
+      cls = 2;
     }
     if (cls === 4) {
       // An empty label, or a label ending in "-".
@@ -495,9 +514,22 @@ export function scanHost(s: string, i: number): number {
   if (k === i) {
     return -1;
   }
+  hostUpper = upper;
   if (numeric) {
     return isIPv4(s, i, k) ? k : -1;
   }
   // A trailing "." (fully qualified name) is fine; a trailing "-" is not.
   return prev !== 3 && topAlpha ? k : -1;
+}
+
+/** Whether the host found by the last {@link scanHost} call had upper-case letters. */
+let hostUpper = false;
+
+/**
+ * The host that {@link scanHost} just found at `s[i, end)`, lower-cased (hosts compare
+ * case-insensitively, RFC 3261 §19.1.4). Uses what the scan learnt, so the host is not walked a
+ * second time in the usual all-lower-case case.
+ */
+export function scannedHost(s: string, i: number, end: number): string {
+  return hostUpper ? lowerSlice(s, i, end) : s.slice(i, end);
 }

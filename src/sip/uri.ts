@@ -19,6 +19,7 @@ import {
   table,
   parseIPv6,
   scanHost,
+  scannedHost,
   scanSet,
 } from './chars.js';
 import { formatParams } from './params.js';
@@ -152,7 +153,7 @@ function parseSip(text: string, scheme: 'sip' | 'sips', start: number): SipUri {
   if (hostEnd < 0) {
     fail('Bad URI host');
   }
-  const host = lowerSlice(text, i, hostEnd);
+  const host = scannedHost(text, i, hostEnd);
   i = hostEnd;
   let port: number | null = null;
   if (text.charCodeAt(i) === 0x3a) {

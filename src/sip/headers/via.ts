@@ -18,9 +18,9 @@ import {
   DIGIT,
   TOKEN,
   isIPv4,
-  lowerSlice,
   parseIPv6,
   scanHost,
+  scannedHost,
   scanSet,
   skipWs,
   upperSlice,
@@ -70,6 +70,18 @@ function tokenEnd(s: string, i: number, what: string): number {
   return e;
 }
 
+const TRANSPORTS = ['UDP', 'TCP', 'TLS', 'SCTP', 'WS', 'WSS'];
+
+/** The interned name of a common transport written in upper case at `s[a, b)`, if it is one. */
+function knownTransport(s: string, a: number, b: number): string | undefined {
+  for (const t of TRANSPORTS) {
+    if (t.length === b - a && s.startsWith(t, a)) {
+      return t;
+    }
+  }
+  return undefined;
+}
+
 /** The known parameters must have their grammar; extensions are generic-params. */
 function checkParams(via: Via): void {
   const p = via.params;
@@ -115,21 +127,27 @@ function parseAt(s: string, start: number): { via: Via; end: number } {
   if (ps === n || s.charCodeAt(ps) === 0x2c) {
     fail('Empty Via');
   }
-  const ne = tokenEnd(s, ps, 'protocol name');
-  const s1 = slashAfter(s, ne);
-  const vs = skipWs(s, s1 + 1);
-  const ve = tokenEnd(s, vs, 'protocol version');
-  const s2 = slashAfter(s, ve);
-  const ts = skipWs(s, s2 + 1);
-  const te = tokenEnd(s, ts, 'transport');
-  // The common "SIP/2.0/UDP" costs one slice; whitespace around the slashes needs a join.
   let protocol: string;
-  if (s1 === ne && vs === ne + 1 && s2 === ve) {
-    protocol = upperSlice(s, ps, ve);
+  let transport: string;
+  let te: number;
+  if (s.startsWith('SIP/2.0/', ps) && TOKEN[s.charCodeAt(ps + 8)] === 1) {
+    // The form nearly every element writes: no case folding, and a constant for the usual
+    // transports instead of a slice.
+    const ts = ps + 8;
+    te = scanSet(s, ts, TOKEN);
+    protocol = 'SIP/2.0';
+    transport = knownTransport(s, ts, te) ?? upperSlice(s, ts, te);
   } else {
+    const ne = tokenEnd(s, ps, 'protocol name');
+    const s1 = slashAfter(s, ne);
+    const vs = skipWs(s, s1 + 1);
+    const ve = tokenEnd(s, vs, 'protocol version');
+    const s2 = slashAfter(s, ve);
+    const ts = skipWs(s, s2 + 1);
+    te = tokenEnd(s, ts, 'transport');
     protocol = upperSlice(s, ps, ne) + '/' + upperSlice(s, vs, ve);
+    transport = upperSlice(s, ts, te);
   }
-  const transport = upperSlice(s, ts, te);
   // LWS sent-by
   const hs = skipWs(s, te);
   if (hs === te) {
@@ -139,7 +157,7 @@ function parseAt(s: string, start: number): { via: Via; end: number } {
   if (he < 0) {
     fail('Bad Via sent-by host');
   }
-  const host = lowerSlice(s, hs, he);
+  const host = scannedHost(s, hs, he);
   let port: number | null = null;
   let i = skipWs(s, he);
   if (s.charCodeAt(i) === 0x3a) {
@@ -153,7 +171,9 @@ function parseAt(s: string, start: number): { via: Via; end: number } {
   }
   const p = parseParams(s, i, 'SIP_ERR_VIA', 'received');
   const via: Via = { protocol, transport, host, port, params: p.params };
-  checkParams(via);
+  if (p.params.size > 0) {
+    checkParams(via);
+  }
   return { via, end: p.end };
 }
 
