@@ -106,7 +106,7 @@ export const SINGLE_VALUE: ReadonlySet<string> = new Set([
  * matches a name against these in place, without slicing or lower-casing it, and the result is
  * an interned constant, so later comparisons such as `h.name === 'via'` compare pointers.
  */
-const KNOWN_BY_LENGTH: readonly (readonly string[])[] = (() => {
+const KNOWN_BY_LENGTH: readonly (readonly string[] | undefined)[] = (() => {
   const names = [
     'to',
     'via',
@@ -163,10 +163,40 @@ const COMPACT_BY_CODE: readonly (string | undefined)[] = (() => {
 })();
 
 /**
+ * Canonical names keyed by the spellings seen on the wire: lower case, Title-Case as RFC 3261
+ * writes them, and the compact forms. A hit costs one slice and one hash lookup; on this class
+ * of machine that beats comparing the name character by character (charCodeAt is slow in
+ * optimised code next to native string hashing).
+ */
+const BY_SPELLING: ReadonlyMap<string, string> = (() => {
+  const m = new Map<string, string>();
+  for (const list of KNOWN_BY_LENGTH) {
+    for (const name of list ?? []) {
+      m.set(name, name);
+      m.set(spell(name), name);
+    }
+  }
+  for (const [k, v] of Object.entries(COMPACT)) {
+    m.set(k, v);
+    m.set(k.toUpperCase(), v);
+  }
+  return m;
+})();
+
+/**
  * The canonical name of the header name at `text[from, to)` when it is a compact form or one of
- * the common headers, else undefined. Matching is case-insensitive (RFC 3261 §7.3.1).
+ * the common headers (in any case), else undefined. The result is an interned constant.
  */
 export function knownName(text: string, from: number, to: number): string | undefined {
+  const hit = BY_SPELLING.get(text.slice(from, to));
+  if (hit !== undefined) {
+    return hit;
+  }
+  return matchKnown(text, from, to);
+}
+
+/** Case-insensitive match against the common names, for spellings the map does not hold. */
+function matchKnown(text: string, from: number, to: number): string | undefined {
   const len = to - from;
   if (len === 1) {
     return COMPACT_BY_CODE[text.charCodeAt(from)];

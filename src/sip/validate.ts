@@ -5,11 +5,14 @@
  * reason a 400 (or 505) uses. Semantic checks that need proxy state (Max-Forwards reaching 0,
  * loops, Proxy-Require) belong to the proxy core, not here.
  *
- * By default the checks cover what a proxy acts on: the Request-URI, every Via, the From and To
- * tags and the address syntax around their URIs, Call-ID, CSeq, Max-Forwards and the syntax of
- * Contact. The URIs inside From, To and Contact are parsed only with `strictAddresses` (a
- * registrar or UAS reads them; a proxy forwards them untouched), which keeps validation off the
- * forwarding budget. See docs/adr/0002-message-model.md.
+ * RFC 3261 §16.3 item 1: "Any components involved in the remainder of these Request
+ * Validation steps or the Request Forwarding section MUST be well-formed. Any other components,
+ * well-formed or not, SHOULD be ignored and remain unchanged when the message is forwarded." So
+ * by default the checks cover what a proxy acts on: the Request-URI, the top Via (the server
+ * transaction and the response path), the From and To tags with the address syntax around them,
+ * Call-ID, CSeq and Max-Forwards, plus the Contact syntax of a REGISTER (the registrar acts on
+ * it). `strictAddresses` also parses every Via and the URIs of From, To and Contact, for a UAS
+ * or a module that reads them. See docs/adr/0002-message-model.md.
  */
 import { SipParseError } from '../core/errors.js';
 import { displayName, SINGLE_VALUE } from './header-names.js';
@@ -23,7 +26,7 @@ export interface ValidateOptions {
    * as RFC 3261 §16.3 item 2 permits; the proxy then adds one when forwarding.
    */
   requireMaxForwards?: boolean;
-  /** Also parse the URIs of From, To and Contact (default false). */
+  /** Also parse every Via and the URIs of From, To and Contact (default false). */
   strictAddresses?: boolean;
 }
 
@@ -71,7 +74,7 @@ export function validateRequest(req: SipRequest, options: ValidateOptions = {}):
   if ((seen & CONTACT) !== 0) {
     if (options.strictAddresses === true) {
       req.contact();
-    } else {
+    } else if (req.method === 'REGISTER') {
       for (const value of req.getAll('contact')) {
         checkContactSyntax(value);
       }
@@ -149,13 +152,14 @@ function scanHeaders(msg: SipMessage): number {
   return seen;
 }
 
-/** Parse what every message must carry well formed: all Vias, From, To, Call-ID, CSeq. */
+/** Parse what every message must carry well formed: Via, From, To, Call-ID, CSeq. */
 function checkCommon(msg: SipMessage, options: ValidateOptions): void {
-  msg.vias();
   if (options.strictAddresses === true) {
+    msg.vias();
     msg.from();
     msg.to();
   } else {
+    msg.topVia();
     msg.fromTag();
     msg.toTag();
   }

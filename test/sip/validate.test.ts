@@ -1,0 +1,91 @@
+import t from 'tap';
+import { SipParseError } from '../../src/core/errors.js';
+import { parseMessage, validateMessage, type ValidateOptions } from '../../src/sip/index.js';
+import { INVITE, REGISTER } from '../fixtures/messages.js';
+
+const check = (text: string, options?: ValidateOptions): string => {
+  try {
+    validateMessage(parseMessage(Buffer.from(text, 'latin1')), options);
+    return 'ok';
+  } catch (err) {
+    return err instanceof SipParseError ? err.code : 'not a SipParseError';
+  }
+};
+const strict: ValidateOptions = { strictAddresses: true };
+
+t.test('a well-formed INVITE and REGISTER pass both default and strict validation', async (t) => {
+  for (const text of [INVITE, REGISTER]) {
+    t.equal(check(text), 'ok');
+    t.equal(check(text, strict), 'ok');
+  }
+});
+
+t.test(
+  'components a proxy does not act on are ignored by default (RFC 3261 §16.3 item 1)',
+  async (t) => {
+    const badSecondVia = INVITE.replace(
+      'Via: SIP/2.0/UDP 192.0.2.10:5060',
+      'Via: SIP/2.0/UDP bad..host:5060',
+    );
+    t.equal(check(badSecondVia), 'ok', 'a malformed lower Via is forwarded untouched');
+    t.equal(check(badSecondVia, strict), 'SIP_ERR_VIA', 'strict mode parses every Via');
+
+    const badFromUri = INVITE.replace('<sip:alice@atlanta.example.com>', '<sip:alice@bad..host>');
+    t.equal(check(badFromUri), 'ok', 'the From URI is not parsed by default');
+    t.equal(check(badFromUri, strict), 'SIP_ERR_URI');
+
+    const badContact = INVITE.replace(
+      'Contact: <sip:alice@pc33.atlanta.example.com:5060;transport=udp>',
+      'Contact: sip:alice@pc33?x=y',
+    );
+    t.equal(check(badContact), 'ok', 'an INVITE Contact is the next hop’s business');
+    t.equal(check(badContact, strict), 'SIP_ERR_NAME_ADDR');
+  },
+);
+
+t.test(
+  'a REGISTER Contact is checked by default: the registrar acts on it (RFC 4475 §3.1.2.13)',
+  async (t) => {
+    const bad = REGISTER.replace(/Contact: [^\r]*/, 'Contact: sip:bob@192.0.2.4?Route=x');
+    t.equal(check(bad), 'SIP_ERR_NAME_ADDR');
+    const star = REGISTER.replace(/Contact: [^\r]*/, 'Contact: *');
+    t.equal(check(star), 'ok', 'the wildcard is valid syntax');
+    t.equal(check(star, strict), 'ok');
+  },
+);
+
+t.test(
+  'the address syntax around a From or To URI is checked even when the URI is not',
+  async (t) => {
+    t.equal(
+      check(
+        INVITE.replace(
+          'To: Bob <sip:bob@biloxi.example.com>',
+          'To: Bob < sip:bob@biloxi.example.com>',
+        ),
+      ),
+      'SIP_ERR_NAME_ADDR',
+    );
+    t.equal(check(INVITE.replace(';tag=1928301774', ';tag=')), 'SIP_ERR_PARAM');
+  },
+);
+
+t.test('responses are validated on Via, From, To, Call-ID and CSeq', async (t) => {
+  const ok =
+    'SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\nl: 0\r\n\r\n';
+  t.equal(check(ok), 'ok');
+  t.equal(check(ok, strict), 'ok');
+  t.equal(check(ok.replace('Call-ID: x\r\n', '')), 'SIP_ERR_MISSING_HEADER');
+  t.equal(
+    check(ok.replace('CSeq: 1 INVITE', 'CSeq: 1 INVITE\r\nCSeq: 2 INVITE')),
+    'SIP_ERR_DUPLICATE_HEADER',
+  );
+  t.equal(
+    check(
+      ok
+        .replace('Content-Type', 'x')
+        .replace('l: 0', 'Content-Type: a/b\r\nContent-Type: a/c\r\nl: 0'),
+    ),
+    'SIP_ERR_DUPLICATE_HEADER',
+  );
+});
