@@ -1,15 +1,14 @@
 /**
- * Message to bytes. Untouched header lines are copied from the received buffer, and runs of
- * consecutive untouched lines are copied in one `copy` (a memcpy), so forwarding a request whose
- * proxy changed three headers costs a few copies, not a string rebuild of every line.
+ * Message to bytes. Untouched header lines are taken from the received text, runs of consecutive
+ * untouched lines as one slice, so forwarding a request whose proxy changed three headers costs a
+ * few slices and one write, not a rebuild of every line. Measured here, one latin1 write of a
+ * rope of slices beat copying each run from the received Buffer (~6 % on forward-invite).
  *
  * Exactly one Content-Length is written, with the body's real length (RFC 3261 §18.3 makes it
  * mandatory on streams, and the next hop's transport is not known here).
  */
 import type { HeaderField, RawSource } from './header-field.js';
 import { displayName } from './header-names.js';
-
-const CRLF = 0x0a0d; // "\r\n" as a little-endian uint16
 
 /** Write `startLine`, `headers` and `body` as one SIP message. */
 export function serialize(
@@ -21,34 +20,11 @@ export function serialize(
   const lengthLine = `Content-Length: ${bodyLength}`;
   const n = headers.length;
 
-  // Pass 1: size, and which Content-Length line (if any) can be kept as received.
-  let size = startLine.length + 2;
+  // One latin1 string for the head, runs of received lines that are adjacent in the
+  // source taken as one slice, then a single write: on V8 a rope of slices flattened by one
+  // native write beats several Buffer copies, each a call through Node's JS wrapper.
+  let head = startLine + '\r\n';
   let sawLength = false;
-  for (let i = 0; i < n; i++) {
-    const h = headers[i]!;
-    if (h.name === 'content-length') {
-      if (sawLength) {
-        continue;
-      }
-      sawLength = true;
-      if (!keepsLength(h, bodyLength)) {
-        size += lengthLine.length + 2;
-        continue;
-      }
-    }
-    size += lineLength(h) + 2;
-  }
-  if (!sawLength) {
-    size += lengthLine.length + 2;
-  }
-  size += 2 + bodyLength;
-
-  // Pass 2: write. A run of received lines that are adjacent in the source, separated by CRLF,
-  // is copied at once.
-  const out = Buffer.allocUnsafe(size);
-  let at = out.write(startLine, 0, 'latin1');
-  at = crlf(out, at);
-  sawLength = false;
   let runSrc: RawSource | null = null;
   let runStart = 0;
   let runEnd = 0;
@@ -70,7 +46,7 @@ export function serialize(
       continue;
     }
     if (runSrc !== null) {
-      at = copyRun(out, at, runSrc, runStart, runEnd);
+      head += runSrc.text.slice(runStart, runEnd) + '\r\n';
       runSrc = null;
     }
     if (src !== null) {
@@ -78,19 +54,19 @@ export function serialize(
       runStart = h.start;
       runEnd = h.end;
     } else {
-      at += out.write(literal ?? `${displayName(h.name)}: ${h.value}`, at, 'latin1');
-      at = crlf(out, at);
+      head += (literal ?? `${displayName(h.name)}: ${h.value}`) + '\r\n';
     }
   }
   if (runSrc !== null) {
-    at = copyRun(out, at, runSrc, runStart, runEnd);
+    head += runSrc.text.slice(runStart, runEnd) + '\r\n';
   }
   if (!sawLength) {
-    at += out.write(lengthLine, at, 'latin1');
-    at = crlf(out, at);
+    head += lengthLine + '\r\n';
   }
-  at = crlf(out, at);
-  body.copy(out, at);
+  head += '\r\n';
+  const out = Buffer.allocUnsafe(head.length + bodyLength);
+  out.write(head, 0, 'latin1');
+  body.copy(out, head.length);
   return out;
 }
 
@@ -99,20 +75,6 @@ function keepsLength(h: HeaderField, bodyLength: number): boolean {
   return h.source !== null && h.value.length <= 10 && Number(h.value) === bodyLength;
 }
 
-function lineLength(h: HeaderField): number {
-  return h.source !== null ? h.end - h.start : displayName(h.name).length + 2 + h.value.length;
-}
-
 function isCrlfAt(src: RawSource, end: number): boolean {
   return src.text.charCodeAt(end) === 0x0d && src.text.charCodeAt(end + 1) === 0x0a;
-}
-
-function copyRun(out: Buffer, at: number, src: RawSource, start: number, end: number): number {
-  at += src.buf.copy(out, at, src.base + start, src.base + end);
-  return crlf(out, at);
-}
-
-function crlf(out: Buffer, at: number): number {
-  out.writeUInt16LE(CRLF, at);
-  return at + 2;
 }
