@@ -311,14 +311,9 @@ function parseStartLine(line: string): StartLine {
     throw new SipParseError('SIP_ERR_METHOD');
   }
   const version = checkVersion(line.slice(sp2 + 1));
-  const uri = line.slice(sp1 + 1, sp2);
-  for (let i = 0; i < uri.length; i++) {
-    const c = uri.charCodeAt(i);
-    if (c <= 0x20 || c >= 0x7f) {
-      throw new SipParseError('SIP_ERR_REQUEST_URI', 'Whitespace Or Control In Request-URI');
-    }
-  }
-  return new StartLine(true, line.slice(0, sp1), uri, 0, '', version);
+  // The Request-URI is checked by its grammar when first read (requestUri(), which validation
+  // calls), like any other value: no character walk here.
+  return new StartLine(true, line.slice(0, sp1), line.slice(sp1 + 1, sp2), 0, '', version);
 }
 
 /** SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT; anything but 2.0 earns a 505 (RFC 3261 §8.2.2). */
