@@ -2,25 +2,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import { isSipParseError } from '../../src/core/errors.js';
 import { formatParams, parseParams, quotedEnd, unquoteParam } from '../../src/sip/params.js';
-
-/**
- * Milliseconds for `f` on its first (cold) call and its best of three warm calls. Inputs are
- * flattened first, as strings from Buffer#toString are; a quadratic parser would take seconds.
- */
-function timed(f: () => unknown): { cold: number; warm: number } {
-  let start = performance.now();
-  f();
-  const cold = performance.now() - start;
-  let warm = Infinity;
-  for (let k = 0; k < 3; k++) {
-    start = performance.now();
-    f();
-    warm = Math.min(warm, performance.now() - start);
-  }
-  return { cold, warm };
-}
-
-const flat = (s: string): string => Buffer.from(s, 'latin1').toString('latin1');
+import { assertWarmUnder, flat, timed } from '../helpers/timing.js';
 
 t.test('parseParams lower-cases names and keeps values as written (RFC 3261 §7.3.1)', async (t) => {
   const { params, end } = parseParams(';Tag=AbC;LR;Expires=60', 0);
@@ -190,13 +172,10 @@ t.test(
     const m = timed(() => t.equal(parseParams(many, 0).end, many.length));
     const quoted = flat(';a="' + '\\"'.repeat(20000) + '"');
     const q = timed(() => t.equal(parseParams(quoted, 0).params.get('a')?.length, 40002));
-    for (const [name, r] of [
+    assertWarmUnder(t, 50, [
       ['20,000 ;a', m],
       ['20,000 quoted-pairs', q],
-    ] as const) {
-      t.comment(`${name}: cold ${r.cold.toFixed(2)} ms, warm ${r.warm.toFixed(2)} ms`);
-      t.ok(r.warm < 50, name);
-    }
+    ]);
     t.end();
   },
 );

@@ -1,7 +1,7 @@
 import t from 'tap';
-import { SipParseError } from '../../src/core/errors.js';
 import { parseMessage, type SipRequest, type SipResponse } from '../../src/sip/index.js';
 import { INVITE, REGISTER } from '../fixtures/messages.js';
+import { codeOf } from '../helpers/errors.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 
@@ -17,15 +17,6 @@ const OPTIONS = [
   '',
   '',
 ].join('\r\n');
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    return err instanceof SipParseError ? err.code : `not a SipParseError: ${String(err)}`;
-  }
-  return 'no error';
-}
 
 t.test('parseMessage reads a request line, headers and body (RFC 3261 §7.1)', async (t) => {
   const m = parseMessage(b(INVITE)) as SipRequest;
@@ -73,13 +64,13 @@ t.test(
       'SIP/2.0 2x0 Hex',
     ]) {
       t.equal(
-        code(() => parseMessage(b(`${line}\r\n\r\n`))),
+        codeOf(() => parseMessage(b(`${line}\r\n\r\n`))),
         'SIP_ERR_STATUS_CODE',
         line,
       );
     }
     t.equal(
-      code(() => parseMessage(b('SIP/2.0\r\n\r\n'))),
+      codeOf(() => parseMessage(b('SIP/2.0\r\n\r\n'))),
       'SIP_ERR_START_LINE',
     );
   },
@@ -87,7 +78,7 @@ t.test(
 
 t.test('control characters in a reason phrase are rejected', async (t) => {
   t.equal(
-    code(() => parseMessage(b('SIP/2.0 200 O\x01K\r\n\r\n'))),
+    codeOf(() => parseMessage(b('SIP/2.0 200 O\x01K\r\n\r\n'))),
     'SIP_ERR_START_LINE',
   );
   t.equal((parseMessage(b('SIP/2.0 200 O\tK\r\n\r\n')) as SipResponse).reason, 'O\tK');
@@ -97,16 +88,16 @@ t.test(
   'SIP versions other than 2.0 earn 505; malformed versions earn 400 (RFC 3261 §8.2.2)',
   async (t) => {
     t.equal(
-      code(() => parseMessage(b('OPTIONS sip:a@b SIP/3.0\r\n\r\n'))),
+      codeOf(() => parseMessage(b('OPTIONS sip:a@b SIP/3.0\r\n\r\n'))),
       'SIP_ERR_VERSION',
     );
     t.equal(
-      code(() => parseMessage(b('SIP/1.0 200 OK\r\n\r\n'))),
+      codeOf(() => parseMessage(b('SIP/1.0 200 OK\r\n\r\n'))),
       'SIP_ERR_VERSION',
     );
     for (const v of ['SIP/2', 'SIP/.0', 'SIP/2.', 'SIP/a.b', 'HTTP/1.1', 'SIP/2.0x']) {
       t.equal(
-        code(() => parseMessage(b(`OPTIONS sip:a@b ${v}\r\n\r\n`))),
+        codeOf(() => parseMessage(b(`OPTIONS sip:a@b ${v}\r\n\r\n`))),
         'SIP_ERR_START_LINE',
         v,
       );
@@ -126,22 +117,26 @@ t.test('request lines need exactly one SP between three elements (RFC 3261 §7.1
     'OPTIONS',
   ]) {
     t.equal(
-      code(() => parseMessage(b(`${line}\r\n\r\n`))),
+      codeOf(() => parseMessage(b(`${line}\r\n\r\n`))),
       'SIP_ERR_START_LINE',
       JSON.stringify(line),
     );
   }
   t.equal(
-    code(() => parseMessage(b('OPT<ONS sip:a@b SIP/2.0\r\n\r\n'))),
+    codeOf(() => parseMessage(b('OPT<ONS sip:a@b SIP/2.0\r\n\r\n'))),
     'SIP_ERR_METHOD',
   );
   // The Request-URI is parsed when read, as validation does.
   t.equal(
-    code(() => (parseMessage(b('OPTIONS sip:a@b\tc SIP/2.0\r\n\r\n')) as SipRequest).requestUri()),
+    codeOf(() =>
+      (parseMessage(b('OPTIONS sip:a@b\tc SIP/2.0\r\n\r\n')) as SipRequest).requestUri(),
+    ),
     'SIP_ERR_REQUEST_URI',
   );
   t.equal(
-    code(() => (parseMessage(b('OPTIONS sip:a@\x7fb SIP/2.0\r\n\r\n')) as SipRequest).requestUri()),
+    codeOf(() =>
+      (parseMessage(b('OPTIONS sip:a@\x7fb SIP/2.0\r\n\r\n')) as SipRequest).requestUri(),
+    ),
     'SIP_ERR_REQUEST_URI',
   );
 });
@@ -154,11 +149,11 @@ t.test('CRLFs before the start line are skipped (RFC 3261 §7.5)', async (t) => 
 
 t.test('empty input and CRLF-only input are SIP_ERR_EMPTY', async (t) => {
   t.equal(
-    code(() => parseMessage(Buffer.alloc(0))),
+    codeOf(() => parseMessage(Buffer.alloc(0))),
     'SIP_ERR_EMPTY',
   );
   t.equal(
-    code(() => parseMessage(b('\r\n\r\n'))),
+    codeOf(() => parseMessage(b('\r\n\r\n'))),
     'SIP_ERR_EMPTY',
   );
 });
@@ -173,11 +168,11 @@ t.test('a datagram may end after its last header line; a stream message may not'
     'forwarded whole',
   );
   t.equal(
-    code(() => parseMessage(b('OPTIONS sip:a@b SIP/2.0\r\nVia: x\r\n'), { datagram: false })),
+    codeOf(() => parseMessage(b('OPTIONS sip:a@b SIP/2.0\r\nVia: x\r\n'), { datagram: false })),
     'SIP_ERR_NO_HEAD_END',
   );
   t.equal(
-    code(() => parseMessage(b('OPTIONS sip:a@b SIP/2.0\r\nVia: x'))),
+    codeOf(() => parseMessage(b('OPTIONS sip:a@b SIP/2.0\r\nVia: x'))),
     'SIP_ERR_NO_HEAD_END',
   );
 });
@@ -198,7 +193,7 @@ t.test('folded header lines are joined with one SP (RFC 3261 §7.3.1)', async (t
   t.equal(m.get('to'), '<sip:a@b>');
   t.equal(m.headers[0]?.raw, 'Subject: I know\r\n   you are\r\n\tthere', 'raw keeps the folding');
   t.equal(
-    code(() => parseMessage(b('OPTIONS sip:a@b SIP/2.0\r\n folded: first\r\n\r\n'))),
+    codeOf(() => parseMessage(b('OPTIONS sip:a@b SIP/2.0\r\n folded: first\r\n\r\n'))),
     'SIP_ERR_HEADER_SYNTAX',
   );
 });
@@ -224,19 +219,19 @@ t.test(
 
 t.test('header lines without a colon or with a bad name are rejected', async (t) => {
   t.equal(
-    code(() => parseMessage(b('OPTIONS sip:a@b SIP/2.0\r\nFoobar roobar\r\n\r\n'))),
+    codeOf(() => parseMessage(b('OPTIONS sip:a@b SIP/2.0\r\nFoobar roobar\r\n\r\n'))),
     'SIP_ERR_HEADER_SYNTAX',
   );
   t.equal(
-    code(() => parseMessage(b('OPTIONS sip:a@b SIP/2.0\r\n: empty name\r\n\r\n'))),
+    codeOf(() => parseMessage(b('OPTIONS sip:a@b SIP/2.0\r\n: empty name\r\n\r\n'))),
     'SIP_ERR_HEADER_SYNTAX',
   );
   t.equal(
-    code(() => parseMessage(b('OPTIONS sip:a@b SIP/2.0\r\nBad Name: v\r\n\r\n'))),
+    codeOf(() => parseMessage(b('OPTIONS sip:a@b SIP/2.0\r\nBad Name: v\r\n\r\n'))),
     'SIP_ERR_HEADER_SYNTAX',
   );
   t.equal(
-    code(() => parseMessage(b('OPTIONS sip:a@b SIP/2.0\r\nNo-colon\r\nX: a:b\r\n\r\n'))),
+    codeOf(() => parseMessage(b('OPTIONS sip:a@b SIP/2.0\r\nNo-colon\r\nX: a:b\r\n\r\n'))),
     'SIP_ERR_HEADER_SYNTAX',
   );
 });
@@ -268,7 +263,7 @@ t.test(
 
 t.test('without Content-Length a stream message is rejected (RFC 3261 §18.3)', async (t) => {
   t.equal(
-    code(() => parseMessage(b('MESSAGE sip:a@b SIP/2.0\r\nTo: x\r\n\r\n'), { datagram: false })),
+    codeOf(() => parseMessage(b('MESSAGE sip:a@b SIP/2.0\r\nTo: x\r\n\r\n'), { datagram: false })),
     'SIP_ERR_CONTENT_LENGTH',
   );
   const m = parseMessage(b('MESSAGE sip:a@b SIP/2.0\r\nl: 2\r\n\r\nhi'), { datagram: false });
@@ -278,13 +273,13 @@ t.test('without Content-Length a stream message is rejected (RFC 3261 §18.3)', 
 t.test('Content-Length must be digits only and duplicates must agree', async (t) => {
   for (const v of ['-1', '+5', '1 0', '0x10', '', '12345678901']) {
     t.equal(
-      code(() => parseMessage(b(`M sip:a@b SIP/2.0\r\nContent-Length: ${v}\r\n\r\n`))),
+      codeOf(() => parseMessage(b(`M sip:a@b SIP/2.0\r\nContent-Length: ${v}\r\n\r\n`))),
       'SIP_ERR_CONTENT_LENGTH',
       v,
     );
   }
   t.equal(
-    code(() => parseMessage(b('M sip:a@b SIP/2.0\r\nContent-Length: 1\r\nl: 2\r\n\r\nab'))),
+    codeOf(() => parseMessage(b('M sip:a@b SIP/2.0\r\nContent-Length: 1\r\nl: 2\r\n\r\nab'))),
     'SIP_ERR_CONTENT_LENGTH_MISMATCH',
   );
   const same = parseMessage(b('M sip:a@b SIP/2.0\r\nContent-Length: 2\r\nl: 2\r\n\r\nab'));
@@ -295,7 +290,7 @@ t.test(
   'a body shorter than Content-Length is an error on a datagram (RFC 3261 §18.3)',
   async (t) => {
     t.equal(
-      code(() => parseMessage(b('M sip:a@b SIP/2.0\r\nContent-Length: 10\r\n\r\nshort'))),
+      codeOf(() => parseMessage(b('M sip:a@b SIP/2.0\r\nContent-Length: 10\r\n\r\nshort'))),
       'SIP_ERR_BODY_TRUNCATED',
     );
   },
@@ -304,27 +299,29 @@ t.test(
 t.test('limits: header block, header count and body size are capped', async (t) => {
   const big = `M sip:a@b SIP/2.0\r\nX: ${'a'.repeat(200)}\r\n\r\n`;
   t.equal(
-    code(() => parseMessage(b(big), { maxHeadBytes: 100 })),
+    codeOf(() => parseMessage(b(big), { maxHeadBytes: 100 })),
     'SIP_ERR_HEAD_TOO_LARGE',
   );
   t.equal(
-    code(() => parseMessage(b(big.slice(0, -4)), { maxHeadBytes: 100 })),
+    codeOf(() => parseMessage(b(big.slice(0, -4)), { maxHeadBytes: 100 })),
     'SIP_ERR_HEAD_TOO_LARGE',
   );
   const many = `M sip:a@b SIP/2.0\r\n${'X: 1\r\n'.repeat(11)}\r\n`;
   t.equal(
-    code(() => parseMessage(b(many), { maxHeaders: 10 })),
+    codeOf(() => parseMessage(b(many), { maxHeaders: 10 })),
     'SIP_ERR_TOO_MANY_HEADERS',
   );
   t.equal(parseMessage(b(many), { maxHeaders: 11 }).headers.length, 11);
   t.equal(
-    code(() =>
+    codeOf(() =>
       parseMessage(b('M sip:a@b SIP/2.0\r\nl: 20\r\n\r\n' + 'x'.repeat(20)), { maxBodyBytes: 10 }),
     ),
     'SIP_ERR_BODY_TOO_LARGE',
   );
   t.equal(
-    code(() => parseMessage(b('M sip:a@b SIP/2.0\r\n\r\n' + 'x'.repeat(20)), { maxBodyBytes: 10 })),
+    codeOf(() =>
+      parseMessage(b('M sip:a@b SIP/2.0\r\n\r\n' + 'x'.repeat(20)), { maxBodyBytes: 10 }),
+    ),
     'SIP_ERR_BODY_TOO_LARGE',
   );
 });
@@ -349,7 +346,7 @@ t.test(
     );
     t.equal(m.callId(), 'a84b4c76e66710');
     t.equal(
-      code(() => m.topVia()),
+      codeOf(() => m.topVia()),
       'SIP_ERR_VIA',
     );
   },

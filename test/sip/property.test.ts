@@ -3,20 +3,14 @@
  * coded SipParseError, never another exception and never a hang; and what is accepted
  * round-trips through the serializer.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import fc from 'fast-check';
 import t from 'tap';
 import { isSipParseError } from '../../src/core/errors.js';
 import { parseMessage, validateMessage, type SipMessage } from '../../src/sip/index.js';
 import { INVITE, REGISTER } from '../fixtures/messages.js';
+import { corpusFiles, readCorpus } from '../helpers/corpus.js';
 
-const require = createRequire(import.meta.url);
-const corpusDir = join(dirname(require.resolve('sip/package.json')), 'test', 'messages');
-const corpus = readdirSync(corpusDir)
-  .filter((f) => f.endsWith('.dat'))
-  .map((f) => readFileSync(join(corpusDir, f)));
+const corpus = corpusFiles().map(readCorpus);
 const seeds = [Buffer.from(INVITE, 'latin1'), Buffer.from(REGISTER, 'latin1'), ...corpus];
 
 /** Slowest single input allowed: a generous bound, since the machine is shared and noisy. */

@@ -3,9 +3,6 @@
  * for each: what a proxy must accept, and what it must reject with which code. A proxy runs
  * parseMessage() then validateMessage() before acting, so the verdict covers both.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import t, { type Test } from 'tap';
 import { isSipParseError, type SipErrorCode } from '../../src/core/errors.js';
 import {
@@ -16,9 +13,7 @@ import {
   type SipResponse,
   type ValidateOptions,
 } from '../../src/sip/index.js';
-
-const require = createRequire(import.meta.url);
-const corpus = join(dirname(require.resolve('sip/package.json')), 'test', 'messages');
+import { corpusFiles, readCorpus } from '../helpers/corpus.js';
 
 type Check = (t: Test, msg: SipMessage) => void;
 interface Valid {
@@ -458,22 +453,21 @@ function verdict(buf: Buffer, options?: ValidateOptions): SipMessage {
   return msg;
 }
 
-const files = readdirSync(corpus).filter((f) => f.endsWith('.dat'));
+const files = corpusFiles();
 
 t.test('every corpus file has an expected verdict', async (t) => {
   t.equal(files.length, 52);
-  for (const f of files) {
-    t.ok(EXPECTED[f.slice(0, -4)], `verdict for ${f}`);
+  for (const name of files) {
+    t.ok(EXPECTED[name], `verdict for ${name}.dat`);
   }
 });
 
-for (const f of files) {
-  const name = f.slice(0, -4);
+for (const name of files) {
   const expected = EXPECTED[name];
   if (expected === undefined) {
     continue;
   }
-  const buf = readFileSync(join(corpus, f));
+  const buf = readCorpus(name);
   if (expected.valid) {
     t.test(`RFC 4475 §${expected.section} (${name}) is accepted`, async (t) => {
       const msg = verdict(buf, expected.options);
@@ -503,7 +497,7 @@ for (const f of files) {
 t.test(
   'inv2543 is rejected for its missing Max-Forwards under the default strict options',
   async (t) => {
-    const buf = readFileSync(join(corpus, 'inv2543.dat'));
+    const buf = readCorpus('inv2543');
     t.throws(() => verdict(buf), {
       code: 'SIP_ERR_MISSING_HEADER',
       reason: 'Missing Max-Forwards Header',
@@ -512,12 +506,11 @@ t.test(
 );
 
 t.test('accepted corpus messages round-trip byte for byte when untouched', async (t) => {
-  for (const f of files) {
-    const name = f.slice(0, -4);
+  for (const name of files) {
     if (EXPECTED[name]?.valid !== true) {
       continue;
     }
-    const buf = readFileSync(join(corpus, f));
+    const buf = readCorpus(name);
     const msg = parseMessage(buf);
     const out = msg.toBuffer();
     // dblreq carries a second request after the first: only the first is the message.

@@ -1,44 +1,9 @@
-import { readFileSync } from 'node:fs';
 import t from 'tap';
 import fc from 'fast-check';
 import { isSipParseError } from '../../src/core/errors.js';
 import { splitList } from '../../src/sip/split.js';
-
-/**
- * Milliseconds for `f` on its first (cold) call and its best of three warm calls. Inputs are
- * flattened first, as strings from Buffer#toString are; a quadratic parser would take seconds.
- */
-function timed(f: () => unknown): { cold: number; warm: number } {
-  let start = performance.now();
-  f();
-  const cold = performance.now() - start;
-  let warm = Infinity;
-  for (let k = 0; k < 3; k++) {
-    start = performance.now();
-    f();
-    warm = Math.min(warm, performance.now() - start);
-  }
-  return { cold, warm };
-}
-
-const flat = (s: string): string => Buffer.from(s, 'latin1').toString('latin1');
-
-const CORPUS = new URL('../../node_modules/sip/test/messages/', import.meta.url);
-
-/** Values of the named headers in an RFC 4475 message, folded lines joined by one SP. */
-function headerValues(file: string, ...names: string[]): string[] {
-  const text = readFileSync(new URL(`${file}.dat`, CORPUS), 'latin1');
-  const end = text.indexOf('\r\n\r\n');
-  const head = (end < 0 ? text : text.slice(0, end)).replace(/\r\n[ \t]+/g, ' ');
-  const out: string[] = [];
-  for (const line of head.split('\r\n').slice(1)) {
-    const colon = line.indexOf(':');
-    if (names.includes(line.slice(0, colon).trim().toLowerCase())) {
-      out.push(line.slice(colon + 1).trim());
-    }
-  }
-  return out;
-}
+import { headerValues } from '../helpers/corpus.js';
+import { assertWarmUnder, flat, timed } from '../helpers/timing.js';
 
 t.test('splitList splits at top-level commas and trims LWS (RFC 3261 §7.3.1)', async (t) => {
   t.same(splitList('a,b'), ['a', 'b']);
@@ -133,13 +98,10 @@ t.test('splitList is linear on pathological input (20,000 elements, quotes, <)',
   const a = timed(() => t.throws(() => splitList(angles), { code: 'SIP_ERR_HEADER_VALUE' }));
   const open = flat('"'.repeat(20001));
   const o = timed(() => t.throws(() => splitList(open), { code: 'SIP_ERR_HEADER_VALUE' }));
-  for (const [name, r] of [
+  assertWarmUnder(t, 50, [
     ['20,000 quoted elements', q],
     ['20,000 "<"', a],
     ['20,001 DQUOTE', o],
-  ] as const) {
-    t.comment(`${name}: cold ${r.cold.toFixed(2)} ms, warm ${r.warm.toFixed(2)} ms`);
-    t.ok(r.warm < 50, name);
-  }
+  ]);
   t.end();
 });

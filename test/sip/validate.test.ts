@@ -1,16 +1,12 @@
 import t from 'tap';
-import { SipParseError } from '../../src/core/errors.js';
 import { parseMessage, validateMessage, type ValidateOptions } from '../../src/sip/index.js';
 import { INVITE, REGISTER } from '../fixtures/messages.js';
+import { codeOf } from '../helpers/errors.js';
 
-const check = (text: string, options?: ValidateOptions): string => {
-  try {
+const check = (text: string, options?: ValidateOptions): string =>
+  codeOf(() => {
     validateMessage(parseMessage(Buffer.from(text, 'latin1')), options);
-    return 'ok';
-  } catch (err) {
-    return err instanceof SipParseError ? err.code : 'not a SipParseError';
-  }
-};
+  }, 'ok');
 const strict: ValidateOptions = { strictAddresses: true };
 
 t.test('a well-formed INVITE and REGISTER pass both default and strict validation', async (t) => {

@@ -1,53 +1,9 @@
-import { readFileSync } from 'node:fs';
 import t from 'tap';
 import fc from 'fast-check';
 import { isSipParseError } from '../../../src/core/errors.js';
 import { formatCSeq, parseCSeq } from '../../../src/sip/headers/cseq.js';
-
-const CORPUS = new URL('../../../node_modules/sip/test/messages/', import.meta.url);
-
-/** Values of the named headers in an RFC 4475 message, folded lines joined by one SP. */
-function headerValues(file: string, ...names: string[]): string[] {
-  const text = readFileSync(new URL(`${file}.dat`, CORPUS), 'latin1');
-  const end = text.indexOf('\r\n\r\n');
-  const head = (end < 0 ? text : text.slice(0, end)).replace(/\r\n[ \t]+/g, ' ');
-  const out: string[] = [];
-  for (const line of head.split('\r\n').slice(1)) {
-    const colon = line.indexOf(':');
-    if (names.includes(line.slice(0, colon).trim().toLowerCase())) {
-      out.push(line.slice(colon + 1).trim());
-    }
-  }
-  return out;
-}
-
-/** The one value of the named header in an RFC 4475 message. */
-function header(file: string, ...names: string[]): string {
-  const [v] = headerValues(file, ...names);
-  if (v === undefined) {
-    throw new Error(`${file} has no ${names.join('/')}`);
-  }
-  return v;
-}
-
-/**
- * Milliseconds for `f` on its first (cold) call and its best of three warm calls. Inputs are
- * flattened first, as strings from Buffer#toString are; a quadratic parser would take seconds.
- */
-function timed(f: () => unknown): { cold: number; warm: number } {
-  let start = performance.now();
-  f();
-  const cold = performance.now() - start;
-  let warm = Infinity;
-  for (let k = 0; k < 3; k++) {
-    start = performance.now();
-    f();
-    warm = Math.min(warm, performance.now() - start);
-  }
-  return { cold, warm };
-}
-
-const flat = (s: string): string => Buffer.from(s, 'latin1').toString('latin1');
+import { header } from '../../helpers/corpus.js';
+import { assertWarmUnder, flat, timed } from '../../helpers/timing.js';
 
 t.test('parseCSeq reads the sequence number and method (RFC 3261 §20.16)', async (t) => {
   t.same(parseCSeq('4711 INVITE'), { seq: 4711, method: 'INVITE' });
@@ -140,12 +96,9 @@ t.test('parseCSeq is linear on pathological input (20,000 digits, 20,000 spaces)
   const d = timed(() => t.throws(() => parseCSeq(digits), { code: 'SIP_ERR_CSEQ' }));
   const spaces = flat('1' + ' '.repeat(20000) + 'INVITE');
   const s = timed(() => t.equal(parseCSeq(spaces).method, 'INVITE'));
-  for (const [name, r] of [
+  assertWarmUnder(t, 50, [
     ['20,000 digits', d],
     ['20,000 spaces', s],
-  ] as const) {
-    t.comment(`${name}: cold ${r.cold.toFixed(2)} ms, warm ${r.warm.toFixed(2)} ms`);
-    t.ok(r.warm < 50, name);
-  }
+  ]);
   t.end();
 });

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import t from 'tap';
 import fc from 'fast-check';
 import { isSipParseError } from '../../../src/core/errors.js';
@@ -11,51 +10,8 @@ import {
   parseTokenList,
   parseTokenWithParams,
 } from '../../../src/sip/headers/simple.js';
-
-const CORPUS = new URL('../../../node_modules/sip/test/messages/', import.meta.url);
-
-/** Values of the named headers in an RFC 4475 message, folded lines joined by one SP. */
-function headerValues(file: string, ...names: string[]): string[] {
-  const text = readFileSync(new URL(`${file}.dat`, CORPUS), 'latin1');
-  const end = text.indexOf('\r\n\r\n');
-  const head = (end < 0 ? text : text.slice(0, end)).replace(/\r\n[ \t]+/g, ' ');
-  const out: string[] = [];
-  for (const line of head.split('\r\n').slice(1)) {
-    const colon = line.indexOf(':');
-    if (names.includes(line.slice(0, colon).trim().toLowerCase())) {
-      out.push(line.slice(colon + 1).trim());
-    }
-  }
-  return out;
-}
-
-/** The one value of the named header in an RFC 4475 message. */
-function header(file: string, ...names: string[]): string {
-  const [v] = headerValues(file, ...names);
-  if (v === undefined) {
-    throw new Error(`${file} has no ${names.join('/')}`);
-  }
-  return v;
-}
-
-/**
- * Milliseconds for `f` on its first (cold) call and its best of three warm calls. Inputs are
- * flattened first, as strings from Buffer#toString are; a quadratic parser would take seconds.
- */
-function timed(f: () => unknown): { cold: number; warm: number } {
-  let start = performance.now();
-  f();
-  const cold = performance.now() - start;
-  let warm = Infinity;
-  for (let k = 0; k < 3; k++) {
-    start = performance.now();
-    f();
-    warm = Math.min(warm, performance.now() - start);
-  }
-  return { cold, warm };
-}
-
-const flat = (s: string): string => Buffer.from(s, 'latin1').toString('latin1');
+import { header } from '../../helpers/corpus.js';
+import { assertWarmUnder, flat, timed } from '../../helpers/timing.js';
 
 t.test(
   'parseTokenList reads comma-separated tokens with LWS (RFC 3261 §20.37, §20.32)',
@@ -288,14 +244,11 @@ t.test('the simple parsers are linear on pathological input (20,000 tokens, digi
   const d = timed(() => t.equal(parseDeltaSeconds(digits), MAX_DELTA_SECONDS));
   const words = flat('w'.repeat(20000) + '@' + 'w'.repeat(20000));
   const w = timed(() => t.equal(parseCallId(words).length, 40001));
-  for (const [name, r] of [
+  assertWarmUnder(t, 50, [
     ['20,000 list tokens', l],
     ['20,000 ;a', p],
     ['20,000 digits', d],
     ['40,001-byte Call-ID', w],
-  ] as const) {
-    t.comment(`${name}: cold ${r.cold.toFixed(2)} ms, warm ${r.warm.toFixed(2)} ms`);
-    t.ok(r.warm < 50, name);
-  }
+  ]);
   t.end();
 });
