@@ -10,7 +10,7 @@ import { INVITE, REGISTER } from '../../test/fixtures/messages.js';
 import { parseMessage } from '../../src/sip/parser.js';
 import { validateRequest } from '../../src/sip/validate.js';
 import { newBranch } from '../../src/sip/ids.js';
-import type { SipRequest } from '../../src/sip/message.js';
+import type { SipRequest } from '../../src/sip/sip-request.js';
 
 interface SipPackage {
   parse(s: string): { headers: Record<string, unknown> } | undefined;

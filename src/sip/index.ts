@@ -1,7 +1,10 @@
 /** The SIP message layer: the public surface other layers import. */
 export * from './types.js';
 export { canonicalName, displayName } from './header-names.js';
-export { SipMessage, SipRequest, SipResponse, type HeaderField } from './message.js';
+export { SipMessage } from './message.js';
+export { SipRequest } from './sip-request.js';
+export { SipResponse } from './sip-response.js';
+export { HeaderField, RawSource } from './header-field.js';
 export { parseMessage, DEFAULT_LIMITS, type ParseLimits, type ParseOptions } from './parser.js';
 export {
   validateRequest,
@@ -13,3 +16,13 @@ export { createResponse, type ResponseOptions } from './response.js';
 export { reasonPhrase } from './status.js';
 export { newBranch, newTag, newCallId, randomToken, MAGIC_COOKIE } from './ids.js';
 export { decodeUtf8, encodeUtf8 } from './chars.js';
+export {
+  authValuesOf,
+  contentTypeOf,
+  eventOf,
+  expiresOf,
+  subscriptionStateOf,
+  tokensOf,
+  type TokenListHeader,
+} from './accessors.js';
+export type { MediaType } from './headers/simple.js';

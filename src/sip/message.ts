@@ -18,10 +18,12 @@ import {
 import { parseViaList } from './headers/via.js';
 import { serialize } from './serializer.js';
 import { splitList } from './split.js';
-import { parseUri } from './uri.js';
-import type { ContactValue, CSeq, NameAddr, Uri, Via } from './types.js';
+import type { SipRequest } from './sip-request.js';
+import type { SipResponse } from './sip-response.js';
+import type { ContactValue, CSeq, NameAddr, Via } from './types.js';
 
-const EMPTY_BODY = Buffer.alloc(0);
+/** The body of a message without one. */
+export const EMPTY_BODY = Buffer.alloc(0);
 
 /**
  * Parsed-value caches, cleared per header name when that header changes. A class with every
@@ -44,8 +46,6 @@ class Cache {
 }
 
 /** Behaviour shared by requests and responses. */
-export { HeaderField };
-
 export abstract class SipMessage {
   /** Header fields in wire order. Mutate through the methods below, which keep caches right. */
   readonly headers: HeaderField[];
@@ -519,109 +519,5 @@ export abstract class SipMessage {
       default:
         break;
     }
-  }
-}
-
-/** A SIP request. `uri` is the Request-URI text; `requestUri()` parses it on demand. */
-export class SipRequest extends SipMessage {
-  readonly method: string;
-  private uriText: string;
-  private parsedUri: Uri | undefined;
-  readonly version: string;
-
-  constructor(
-    method: string,
-    uri: string,
-    headers: HeaderField[],
-    body: Buffer = EMPTY_BODY,
-    source: Buffer | null = null,
-    startLineRaw: string | null = null,
-    version = 'SIP/2.0',
-  ) {
-    super(headers, body, source, startLineRaw);
-    this.method = method;
-    this.uriText = uri;
-    this.version = version;
-  }
-
-  isRequest(): this is SipRequest {
-    return true;
-  }
-
-  isResponse(): this is SipResponse {
-    return false;
-  }
-
-  get uri(): string {
-    return this.uriText;
-  }
-
-  /** The parsed Request-URI. Throws SipParseError('SIP_ERR_REQUEST_URI') when malformed. */
-  requestUri(): Uri {
-    if (this.parsedUri === undefined) {
-      try {
-        this.parsedUri = parseUri(this.uriText);
-      } catch (err) {
-        if (err instanceof SipParseError) {
-          throw new SipParseError('SIP_ERR_REQUEST_URI', `Malformed Request-URI (${err.reason})`);
-        }
-        throw err;
-      }
-    }
-    return this.parsedUri;
-  }
-
-  /** Rewrite the Request-URI (RFC 3261 §16.6 item 2). */
-  setUri(uri: string): void {
-    this.uriText = uri;
-    this.parsedUri = undefined;
-    this.startLineRaw = null;
-    this.dirty = true;
-  }
-
-  startLine(): string {
-    return this.startLineRaw ?? `${this.method} ${this.uriText} ${this.version}`;
-  }
-}
-
-/** A SIP response. */
-export class SipResponse extends SipMessage {
-  status: number;
-  reason: string;
-  readonly version: string;
-
-  constructor(
-    status: number,
-    reason: string,
-    headers: HeaderField[],
-    body: Buffer = EMPTY_BODY,
-    source: Buffer | null = null,
-    startLineRaw: string | null = null,
-    version = 'SIP/2.0',
-  ) {
-    super(headers, body, source, startLineRaw);
-    this.status = status;
-    this.reason = reason;
-    this.version = version;
-  }
-
-  isRequest(): this is SipRequest {
-    return false;
-  }
-
-  isResponse(): this is SipResponse {
-    return true;
-  }
-
-  /** Change status and reason (a proxy rewriting a final response it forwards). */
-  setStatus(status: number, reason: string): void {
-    this.status = status;
-    this.reason = reason;
-    this.startLineRaw = null;
-    this.dirty = true;
-  }
-
-  startLine(): string {
-    return this.startLineRaw ?? `${this.version} ${this.status} ${this.reason}`;
   }
 }

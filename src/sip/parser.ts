@@ -10,7 +10,8 @@ import { TOKEN } from './chars.js';
 import { asciiLower } from './chars.js';
 import { HeaderField, RawSource } from './header-field.js';
 import { knownName } from './header-names.js';
-import { SipRequest, SipResponse } from './message.js';
+import { SipRequest } from './sip-request.js';
+import { SipResponse } from './sip-response.js';
 
 export interface ParseLimits {
   /** Largest header block accepted, in bytes (start line included). */

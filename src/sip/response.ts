@@ -7,8 +7,8 @@
  * keep their original bytes.
  */
 import type { HeaderField } from './header-field.js';
-import type { SipRequest } from './message.js';
-import { SipResponse } from './message.js';
+import type { SipRequest } from './sip-request.js';
+import { SipResponse } from './sip-response.js';
 import { newTag } from './ids.js';
 import { reasonPhrase } from './status.js';
 

@@ -17,7 +17,9 @@
 import { SipParseError } from '../core/errors.js';
 import { displayName, SINGLE_VALUE } from './header-names.js';
 import { checkContactSyntax } from './headers/name-addr.js';
-import type { SipMessage, SipRequest, SipResponse } from './message.js';
+import type { SipMessage } from './message.js';
+import type { SipRequest } from './sip-request.js';
+import type { SipResponse } from './sip-response.js';
 
 export interface ValidateOptions {
   /**

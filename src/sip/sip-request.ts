@@ -1,0 +1,69 @@
+/** A SIP request (RFC 3261 §7.1). */
+import { SipParseError } from '../core/errors.js';
+import type { HeaderField } from './header-field.js';
+import { EMPTY_BODY, SipMessage } from './message.js';
+import type { SipResponse } from './sip-response.js';
+import type { Uri } from './types.js';
+import { parseUri } from './uri.js';
+
+/** A SIP request. `uri` is the Request-URI text; `requestUri()` parses it on demand. */
+export class SipRequest extends SipMessage {
+  readonly method: string;
+  private uriText: string;
+  private parsedUri: Uri | undefined;
+  readonly version: string;
+
+  constructor(
+    method: string,
+    uri: string,
+    headers: HeaderField[],
+    body: Buffer = EMPTY_BODY,
+    source: Buffer | null = null,
+    startLineRaw: string | null = null,
+    version = 'SIP/2.0',
+  ) {
+    super(headers, body, source, startLineRaw);
+    this.method = method;
+    this.uriText = uri;
+    this.version = version;
+  }
+
+  isRequest(): this is SipRequest {
+    return true;
+  }
+
+  isResponse(): this is SipResponse {
+    return false;
+  }
+
+  get uri(): string {
+    return this.uriText;
+  }
+
+  /** The parsed Request-URI. Throws SipParseError('SIP_ERR_REQUEST_URI') when malformed. */
+  requestUri(): Uri {
+    if (this.parsedUri === undefined) {
+      try {
+        this.parsedUri = parseUri(this.uriText);
+      } catch (err) {
+        if (err instanceof SipParseError) {
+          throw new SipParseError('SIP_ERR_REQUEST_URI', `Malformed Request-URI (${err.reason})`);
+        }
+        throw err;
+      }
+    }
+    return this.parsedUri;
+  }
+
+  /** Rewrite the Request-URI (RFC 3261 §16.6 item 2). */
+  setUri(uri: string): void {
+    this.uriText = uri;
+    this.parsedUri = undefined;
+    this.startLineRaw = null;
+    this.dirty = true;
+  }
+
+  startLine(): string {
+    return this.startLineRaw ?? `${this.method} ${this.uriText} ${this.version}`;
+  }
+}

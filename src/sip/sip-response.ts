@@ -1,0 +1,46 @@
+/** A SIP response (RFC 3261 §7.2). */
+import type { HeaderField } from './header-field.js';
+import { EMPTY_BODY, SipMessage } from './message.js';
+import type { SipRequest } from './sip-request.js';
+
+/** A SIP response. */
+export class SipResponse extends SipMessage {
+  status: number;
+  reason: string;
+  readonly version: string;
+
+  constructor(
+    status: number,
+    reason: string,
+    headers: HeaderField[],
+    body: Buffer = EMPTY_BODY,
+    source: Buffer | null = null,
+    startLineRaw: string | null = null,
+    version = 'SIP/2.0',
+  ) {
+    super(headers, body, source, startLineRaw);
+    this.status = status;
+    this.reason = reason;
+    this.version = version;
+  }
+
+  isRequest(): this is SipRequest {
+    return false;
+  }
+
+  isResponse(): this is SipResponse {
+    return true;
+  }
+
+  /** Change status and reason (a proxy rewriting a final response it forwards). */
+  setStatus(status: number, reason: string): void {
+    this.status = status;
+    this.reason = reason;
+    this.startLineRaw = null;
+    this.dirty = true;
+  }
+
+  startLine(): string {
+    return this.startLineRaw ?? `${this.version} ${this.status} ${this.reason}`;
+  }
+}
