@@ -4,7 +4,8 @@
  * and the result cached. Serialising writes untouched header lines byte for byte, so a proxy
  * changes only what it means to change. See docs/adr/0002-message-model.md.
  */
-import { SipParseError } from '../core/errors.js';
+import { CoreError, SipParseError } from '../core/errors.js';
+import { isToken } from './chars.js';
 import { HeaderField } from './header-field.js';
 import { canonicalName, displayName } from './header-names.js';
 import { parseCallId, parseMaxForwards } from './headers/simple.js';
@@ -43,6 +44,26 @@ class Cache {
   contact: ContactValue | null | undefined = undefined;
   routes: NameAddr[] | undefined = undefined;
   recordRoutes: NameAddr[] | undefined = undefined;
+}
+
+/**
+ * The canonical name for a header a caller adds, after checking that name and value cannot
+ * break the message: a name that is not a token, or a CR or LF in the value (header injection
+ * from script input), is a programming error.
+ */
+function fieldName(name: string, value: string): string {
+  if (!isToken(name)) {
+    throw new CoreError('TANDEM_ERR_INVALID_ARGUMENT', `header name ${JSON.stringify(name)}`);
+  }
+  checkLineText('header value', value);
+  return canonicalName(name);
+}
+
+/** Text written into a single line (a header value, a Request-URI, a reason phrase). */
+export function checkLineText(what: string, text: string): void {
+  if (text.includes('\n') || text.includes('\r')) {
+    throw new CoreError('TANDEM_ERR_INVALID_ARGUMENT', `${what} contains CR or LF`);
+  }
 }
 
 /** Behaviour shared by requests and responses. */
@@ -271,7 +292,7 @@ export abstract class SipMessage {
 
   /** Add a header line, after the last line of the same name (or at the end) or on top. */
   addHeader(name: string, value: string, where: 'top' | 'bottom' = 'bottom'): void {
-    const key = canonicalName(name);
+    const key = fieldName(name, value);
     const field = new HeaderField(key, value);
     if (where === 'top') {
       const i = this.headers.findIndex((h) => h.name === key);
@@ -310,7 +331,7 @@ export abstract class SipMessage {
 
   /** Replace every line of a header by one line holding `value` (at the first line's place). */
   setHeader(name: string, value: string): void {
-    const key = canonicalName(name);
+    const key = fieldName(name, value);
     const i = this.headers.findIndex((h) => h.name === key);
     if (i < 0) {
       this.headers.push(new HeaderField(key, value));

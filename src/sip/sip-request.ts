@@ -1,7 +1,7 @@
 /** A SIP request (RFC 3261 §7.1). */
-import { SipParseError } from '../core/errors.js';
+import { CoreError, SipParseError } from '../core/errors.js';
 import type { HeaderField } from './header-field.js';
-import { EMPTY_BODY, SipMessage } from './message.js';
+import { checkLineText, EMPTY_BODY, SipMessage } from './message.js';
 import type { SipResponse } from './sip-response.js';
 import type { Uri } from './types.js';
 import { parseUri } from './uri.js';
@@ -57,6 +57,10 @@ export class SipRequest extends SipMessage {
 
   /** Rewrite the Request-URI (RFC 3261 §16.6 item 2). */
   setUri(uri: string): void {
+    checkLineText('Request-URI', uri);
+    if (uri.length === 0 || uri.includes(' ')) {
+      throw new CoreError('TANDEM_ERR_INVALID_ARGUMENT', `Request-URI ${JSON.stringify(uri)}`);
+    }
     this.uriText = uri;
     this.parsedUri = undefined;
     this.startLineRaw = null;

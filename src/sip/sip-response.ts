@@ -1,6 +1,7 @@
 /** A SIP response (RFC 3261 §7.2). */
+import { CoreError } from '../core/errors.js';
 import type { HeaderField } from './header-field.js';
-import { EMPTY_BODY, SipMessage } from './message.js';
+import { checkLineText, EMPTY_BODY, SipMessage } from './message.js';
 import type { SipRequest } from './sip-request.js';
 
 /** A SIP response. */
@@ -34,6 +35,10 @@ export class SipResponse extends SipMessage {
 
   /** Change status and reason (a proxy rewriting a final response it forwards). */
   setStatus(status: number, reason: string): void {
+    if (!Number.isInteger(status) || status < 100 || status > 699) {
+      throw new CoreError('TANDEM_ERR_INVALID_ARGUMENT', `status ${status}`);
+    }
+    checkLineText('reason phrase', reason);
     this.status = status;
     this.reason = reason;
     this.startLineRaw = null;

@@ -206,3 +206,74 @@ t.test('setStatus rewrites a response status line', async (t) => {
   res.setStatus(500, 'Server Internal Error');
   t.ok(res.toString().startsWith('SIP/2.0 500 Server Internal Error\r\n'));
 });
+
+t.test(
+  'header names and values that would break the message are refused (no header injection)',
+  async (t) => {
+    const m = parseReq(INVITE);
+    t.throws(
+      () => {
+        m.addHeader('X-Evil', 'a\r\nVia: SIP/2.0/UDP attacker');
+      },
+      {
+        code: 'TANDEM_ERR_INVALID_ARGUMENT',
+      },
+    );
+    t.throws(
+      () => {
+        m.setHeader('Subject', 'line\nbreak');
+      },
+      { code: 'TANDEM_ERR_INVALID_ARGUMENT' },
+    );
+    t.throws(
+      () => {
+        m.addHeader('Bad Name', 'v');
+      },
+      { code: 'TANDEM_ERR_INVALID_ARGUMENT' },
+    );
+    t.throws(
+      () => {
+        m.addHeader('X:Y', 'v');
+      },
+      { code: 'TANDEM_ERR_INVALID_ARGUMENT' },
+    );
+    t.throws(
+      () => {
+        m.setUri('sip:a@b\r\nX: y');
+      },
+      { code: 'TANDEM_ERR_INVALID_ARGUMENT' },
+    );
+    t.throws(
+      () => {
+        m.setUri('sip:a@b c');
+      },
+      { code: 'TANDEM_ERR_INVALID_ARGUMENT' },
+    );
+    t.throws(
+      () => {
+        m.setUri('');
+      },
+      { code: 'TANDEM_ERR_INVALID_ARGUMENT' },
+    );
+    const res = createResponse(m, 200);
+    t.throws(
+      () => {
+        res.setStatus(700, 'Nope');
+      },
+      { code: 'TANDEM_ERR_INVALID_ARGUMENT' },
+    );
+    t.throws(
+      () => {
+        res.setStatus(200.5, 'OK');
+      },
+      { code: 'TANDEM_ERR_INVALID_ARGUMENT' },
+    );
+    t.throws(
+      () => {
+        res.setStatus(200, 'OK\r\nX: y');
+      },
+      { code: 'TANDEM_ERR_INVALID_ARGUMENT' },
+    );
+    t.equal(m.toString(), parseReq(INVITE).toString(), 'nothing was changed by the refused calls');
+  },
+);
