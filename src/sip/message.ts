@@ -78,6 +78,8 @@ export abstract class SipMessage {
   protected startLineRaw: string | null;
   /** True once anything was changed: `toBuffer()` can no longer return `source`. */
   protected dirty: boolean;
+  /** SIP-Version of the start line; parsed messages are always `SIP/2.0`. */
+  readonly version: string;
   private readonly cache = new Cache();
 
   protected constructor(
@@ -85,12 +87,20 @@ export abstract class SipMessage {
     body: Buffer,
     source: Buffer | null,
     startLineRaw: string | null,
+    version: string,
   ) {
     this.headers = headers;
     this.body = body;
     this.source = source;
     this.startLineRaw = startLineRaw;
     this.dirty = source === null;
+    this.version = version;
+  }
+
+  /** The start line changed: it is written afresh from its parts from now on. */
+  protected startLineChanged(): void {
+    this.startLineRaw = null;
+    this.dirty = true;
   }
 
   abstract isRequest(): this is SipRequest;
@@ -292,25 +302,7 @@ export abstract class SipMessage {
 
   /** Add a header line, after the last line of the same name (or at the end) or on top. */
   addHeader(name: string, value: string, where: 'top' | 'bottom' = 'bottom'): void {
-    const key = fieldName(name, value);
-    const field = new HeaderField(key, value);
-    if (where === 'top') {
-      const i = this.headers.findIndex((h) => h.name === key);
-      this.headers.splice(i < 0 ? 0 : i, 0, field);
-    } else {
-      let last = -1;
-      for (let i = 0; i < this.headers.length; i++) {
-        if (this.headers[i]!.name === key) {
-          last = i;
-        }
-      }
-      if (last < 0) {
-        this.headers.push(field);
-      } else {
-        this.headers.splice(last + 1, 0, field);
-      }
-    }
-    this.touched(key);
+    this.insertField(fieldName(name, value), value, where);
   }
 
   /** Remove every line of a header; returns how many were removed. */
@@ -331,24 +323,13 @@ export abstract class SipMessage {
 
   /** Replace every line of a header by one line holding `value` (at the first line's place). */
   setHeader(name: string, value: string): void {
-    const key = fieldName(name, value);
-    const i = this.headers.findIndex((h) => h.name === key);
-    if (i < 0) {
-      this.headers.push(new HeaderField(key, value));
-    } else {
-      this.headers[i] = new HeaderField(key, value);
-      for (let j = this.headers.length - 1; j > i; j--) {
-        if (this.headers[j]!.name === key) {
-          this.headers.splice(j, 1);
-        }
-      }
-    }
-    this.touched(key);
+    this.replaceField(fieldName(name, value), value);
   }
 
   /** Add a Via on top (RFC 3261 §16.6 item 8). `value` is a formatted Via value. */
   pushVia(value: string): void {
-    this.addHeader('via', value, 'top');
+    checkLineText('Via value', value);
+    this.insertField('via', value, 'top');
   }
 
   /** Remove and return the top Via value (RFC 3261 §16.7 item 3); null when there is none. */
@@ -369,12 +350,14 @@ export abstract class SipMessage {
 
   /** Add a Record-Route value on top (RFC 3261 §16.6 item 4). */
   addRecordRoute(value: string): void {
-    this.addHeader('record-route', value, 'top');
+    checkLineText('Record-Route value', value);
+    this.insertField('record-route', value, 'top');
   }
 
   /** Add a Route value on top, or at the bottom of the route set. */
   addRoute(value: string, where: 'top' | 'bottom' = 'top'): void {
-    this.addHeader('route', value, where);
+    checkLineText('Route value', value);
+    this.insertField('route', value, where);
   }
 
   /** Remove and return the first Route value (RFC 3261 §16.4 loose-route removal). */
@@ -399,7 +382,7 @@ export abstract class SipMessage {
   decrementMaxForwards(initial = 70): number {
     const current = this.maxForwards();
     const next = current === null ? initial - 1 : Math.max(0, current - 1);
-    this.setHeader('max-forwards', String(next));
+    this.replaceField('max-forwards', String(next));
     this.cache.maxForwards = next;
     return next;
   }
@@ -408,11 +391,12 @@ export abstract class SipMessage {
   setBody(body: Buffer | string, contentType?: string): void {
     this.body = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     if (contentType !== undefined) {
-      this.setHeader('content-type', contentType);
+      checkLineText('Content-Type value', contentType);
+      this.replaceField('content-type', contentType);
     } else if (this.body.length === 0) {
       this.removeHeader('content-type');
     }
-    this.setHeader('content-length', String(this.body.length));
+    this.replaceField('content-length', String(this.body.length));
   }
 
   /**
@@ -435,12 +419,8 @@ export abstract class SipMessage {
   // ---- internals ---------------------------------------------------------------------------
 
   protected field(key: string): HeaderField | undefined {
-    for (const h of this.headers) {
-      if (h.name === key) {
-        return h;
-      }
-    }
-    return undefined;
+    const i = this.indexOfField(key);
+    return i < 0 ? undefined : this.headers[i];
   }
 
   private required(key: string): HeaderField {
@@ -485,9 +465,58 @@ export abstract class SipMessage {
     return result;
   }
 
+  /** Index of the first line of `key`, or -1. */
+  private indexOfField(key: string): number {
+    const headers = this.headers;
+    for (let i = 0; i < headers.length; i++) {
+      if (headers[i]!.name === key) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /** Insert a line for the canonical `key` (already checked) on top of or after its lines. */
+  private insertField(key: string, value: string, where: 'top' | 'bottom'): void {
+    const field = new HeaderField(key, value);
+    if (where === 'top') {
+      const i = this.indexOfField(key);
+      this.headers.splice(i < 0 ? 0 : i, 0, field);
+    } else {
+      let last = -1;
+      for (let i = 0; i < this.headers.length; i++) {
+        if (this.headers[i]!.name === key) {
+          last = i;
+        }
+      }
+      if (last < 0) {
+        this.headers.push(field);
+      } else {
+        this.headers.splice(last + 1, 0, field);
+      }
+    }
+    this.touched(key);
+  }
+
+  /** Replace every line of the canonical `key` (already checked) by one line. */
+  private replaceField(key: string, value: string): void {
+    const i = this.indexOfField(key);
+    if (i < 0) {
+      this.headers.push(new HeaderField(key, value));
+    } else {
+      this.headers[i] = new HeaderField(key, value);
+      for (let j = this.headers.length - 1; j > i; j--) {
+        if (this.headers[j]!.name === key) {
+          this.headers.splice(j, 1);
+        }
+      }
+    }
+    this.touched(key);
+  }
+
   /** Remove the first comma-separated value of the first line of `key`. */
   private popFirstValue(key: string): void {
-    const i = this.headers.findIndex((h) => h.name === key);
+    const i = this.indexOfField(key);
     if (i < 0) {
       return;
     }

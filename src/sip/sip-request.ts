@@ -11,7 +11,6 @@ export class SipRequest extends SipMessage {
   readonly method: string;
   private uriText: string;
   private parsedUri: Uri | undefined;
-  readonly version: string;
 
   constructor(
     method: string,
@@ -22,10 +21,9 @@ export class SipRequest extends SipMessage {
     startLineRaw: string | null = null,
     version = 'SIP/2.0',
   ) {
-    super(headers, body, source, startLineRaw);
+    super(headers, body, source, startLineRaw, version);
     this.method = method;
     this.uriText = uri;
-    this.version = version;
   }
 
   isRequest(): this is SipRequest {
@@ -63,8 +61,7 @@ export class SipRequest extends SipMessage {
     }
     this.uriText = uri;
     this.parsedUri = undefined;
-    this.startLineRaw = null;
-    this.dirty = true;
+    this.startLineChanged();
   }
 
   startLine(): string {

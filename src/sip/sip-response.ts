@@ -8,7 +8,6 @@ import type { SipRequest } from './sip-request.js';
 export class SipResponse extends SipMessage {
   status: number;
   reason: string;
-  readonly version: string;
 
   constructor(
     status: number,
@@ -19,10 +18,9 @@ export class SipResponse extends SipMessage {
     startLineRaw: string | null = null,
     version = 'SIP/2.0',
   ) {
-    super(headers, body, source, startLineRaw);
+    super(headers, body, source, startLineRaw, version);
     this.status = status;
     this.reason = reason;
-    this.version = version;
   }
 
   isRequest(): this is SipRequest {
@@ -41,8 +39,7 @@ export class SipResponse extends SipMessage {
     checkLineText('reason phrase', reason);
     this.status = status;
     this.reason = reason;
-    this.startLineRaw = null;
-    this.dirty = true;
+    this.startLineChanged();
   }
 
   startLine(): string {
