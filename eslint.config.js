@@ -56,6 +56,63 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/transport/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/transaction/**', '**/proxy/**', '**/script/**', '**/modules/**'],
+              message: 'src/transport depends only on src/sip and src/core',
+            },
+            {
+              group: ['**/cluster/**', '**/mi/**', '**/config/**'],
+              message: 'src/transport depends only on src/sip and src/core',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/transaction/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/proxy/**', '**/script/**', '**/modules/**'],
+              message: 'src/transaction depends only on src/transport, src/sip and src/core',
+            },
+            {
+              group: ['**/cluster/**', '**/mi/**', '**/config/**'],
+              message: 'src/transaction depends only on src/transport, src/sip and src/core',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/proxy/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/script/**', '**/modules/**', '**/cluster/**', '**/mi/**', '**/config/**'],
+              message:
+                'src/proxy depends only on src/transaction, src/transport, src/sip and src/core',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts', 'scripts/**/*.ts'],
     rules: {
       'no-console': 'off',

@@ -46,6 +46,12 @@ export type SipErrorCode = keyof typeof SIP_ERRORS;
 export const CORE_ERRORS = {
   TANDEM_ERR_INVALID_ARGUMENT: 'Invalid argument: %s',
   TANDEM_ERR_INVALID_STATE: 'Invalid state: %s',
+  TANDEM_ERR_CONFIG: 'Invalid configuration: %s',
+  TANDEM_ERR_LISTEN: 'Cannot listen: %s',
+  TANDEM_ERR_SEND: 'Cannot send: %s',
+  TANDEM_ERR_NO_SOCKET: 'No local socket for the destination: %s',
+  TANDEM_ERR_RESOLVE: 'Cannot resolve: %s',
+  TANDEM_ERR_SCRIPT: 'Routing script error: %s',
 } as const satisfies Record<string, string>;
 
 export type CoreErrorCode = keyof typeof CORE_ERRORS;

@@ -5,6 +5,12 @@ export { SipMessage } from './message.js';
 export { SipRequest } from './sip-request.js';
 export { SipResponse } from './sip-response.js';
 export { HeaderField, RawSource } from './header-field.js';
+export {
+  StreamFramer,
+  DEFAULT_FRAMER_LIMITS,
+  type FramerHandler,
+  type FramerLimits,
+} from './framer.js';
 export { parseMessage, DEFAULT_LIMITS, type ParseLimits, type ParseOptions } from './parser.js';
 export {
   validateRequest,
