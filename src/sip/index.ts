@@ -32,3 +32,23 @@ export {
   type TokenListHeader,
 } from './accessors.js';
 export type { MediaType } from './headers/simple.js';
+export { parseUri, formatUri, uriEquals, hostPortOf, unescape as unescapeUri } from './uri.js';
+export {
+  parseNameAddr,
+  parseNameAddrList,
+  parseContact,
+  formatNameAddr,
+  formatContact,
+  tagOf,
+} from './headers/name-addr.js';
+export {
+  parseVia,
+  formatVia,
+  viaBranch,
+  viaReceived,
+  viaRport,
+  viaSentBy,
+  hasRfc3261Branch,
+} from './headers/via.js';
+export { parseCSeq, formatCSeq } from './headers/cseq.js';
+export { parseParams, formatParams, unquoteParam } from './params.js';
