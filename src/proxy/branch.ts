@@ -1,0 +1,82 @@
+/**
+ * Branch ids for the requests the proxy forwards, with the loop-detection hash of RFC 3261
+ * §16.6 item 8 in them, and the loop check of §16.3 item 4.
+ *
+ * §16.6 item 8: "the proxy MAY ... compute the branch value from a hash of the request ... the
+ * value placed in this part of the branch parameter SHOULD reflect all of those fields
+ * (including any Route, Proxy-Require and Proxy-Authorization header fields)" that §16.3 item 4
+ * lists: To tag, From tag, Call-ID, CSeq number, Request-URI as received, top Via.
+ */
+import { createHash } from 'node:crypto';
+import { MAGIC_COOKIE, randomToken, type SipRequest, type Via } from '../sip/index.js';
+
+/** Our branches look like `z9hG4bK-t-<loophash 16 hex>-<random>`: the marker tells them apart. */
+const MARKER = `${MAGIC_COOKIE}-t-`;
+
+/**
+ * The loop hash of a request as it arrived (before the proxy changes anything). Two requests
+ * with the same hash carry the same routing-relevant fields: if one returns through us with an
+ * unchanged hash, it loops; if any of these fields changed (a spiral: a new Request-URI, say), it
+ * does not (§16.3 item 4).
+ */
+export function loopHash(req: SipRequest): string {
+  const h = createHash('sha1');
+  h.update(req.uri);
+  h.update('\0');
+  h.update(req.toTag() ?? '');
+  h.update('\0');
+  h.update(req.fromTag() ?? '');
+  h.update('\0');
+  h.update(req.callId());
+  h.update('\0');
+  h.update(String(req.cseq().seq));
+  h.update('\0');
+  for (const name of ['route', 'proxy-require', 'proxy-authorization'] as const) {
+    for (const v of req.getAll(name)) {
+      h.update(v);
+      h.update('\n');
+    }
+    h.update('\0');
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+/** A fresh branch carrying the loop hash. */
+export function proxyBranch(hash: string): string {
+  return `${MARKER}${hash}-${randomToken(12)}`;
+}
+
+/** The loop hash inside one of our branches, or null when the branch is not ours. */
+export function hashOfBranch(branch: string): string | null {
+  if (!branch.startsWith(MARKER)) {
+    return null;
+  }
+  const end = branch.indexOf('-', MARKER.length);
+  return end < 0 ? null : branch.slice(MARKER.length, end);
+}
+
+/**
+ * §16.3 item 4: "If the request contains a Via header field with a sent-by value that equals a
+ * value placed into previous requests by the proxy, the request has been forwarded by this
+ * element before. The request has either looped or is legitimately spiraling through the element.
+ * To determine if the request has looped, the element MAY perform the branch parameter
+ * calculation described in Step 8 of Section 16.6 on this message and compare it to the
+ * parameter received in that Via header field. If the parameters match, the request has looped.
+ * If they differ, the request is spiraling."
+ */
+export function isLoop(
+  vias: readonly Via[],
+  hash: string,
+  isSelf: (host: string, port: number | null) => boolean,
+): boolean {
+  for (const via of vias) {
+    const branch = via.params.get('branch');
+    if (branch === undefined || branch === null) {
+      continue;
+    }
+    if (hashOfBranch(branch) === hash && isSelf(via.host, via.port)) {
+      return true;
+    }
+  }
+  return false;
+}

@@ -1,0 +1,202 @@
+/**
+ * The processing of one received request: what the routing script reads and decides (target,
+ * Record-Route, branches, failure handling) and the primitives it calls (reply, relay, forward).
+ * The script layer wraps it in its OpenSIPS-style API; the proxy core creates it.
+ */
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import { createResponse, type SipRequest, type SipResponse } from '../sip/index.js';
+import type { ServerTransaction } from '../transaction/types.js';
+import type { ReceiveInfo, TransportPort } from '../transport/types.js';
+import { maxForwardsRejection } from './checks.js';
+import type { Branch } from './response-context.js';
+import { ResponseContext } from './response-context.js';
+import { preprocessRoute, type RoutePreprocessResult } from './route.js';
+import type { SelfAddresses } from './self.js';
+import { forwardRequestStateless } from './stateless.js';
+import type { BranchTarget, ResolverPort, TransactionPort } from './types.js';
+
+/** Runs when every branch failed (OpenSIPS `failure_route`); may relay to new targets. */
+export type FailureHandler = (task: RequestTask, best: SipResponse) => void | Promise<void>;
+/** Sees each response of a branch (OpenSIPS `onreply_route`); false drops a provisional. */
+export type ReplyHandler = (res: SipResponse, branch: Branch) => boolean | undefined;
+/** Sees each branch copy before it is sent (OpenSIPS `branch_route`); false drops it. */
+export type BranchHandler = (copy: SipRequest, branch: Branch) => boolean | Promise<boolean>;
+
+/** What a task and its response context need from the proxy core. */
+export interface ForwardingHost {
+  readonly transport: TransportPort;
+  readonly transactions: TransactionPort;
+  readonly resolver: ResolverPort;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly self: SelfAddresses;
+  readonly timerC: number;
+  readonly maxForwards: number;
+  /** Create the server transaction of a task and remember the task under it. */
+  serverTransaction(task: RequestTask): ServerTransaction;
+  /** A CANCEL already arrived for this INVITE server transaction (§16.10). */
+  isCancelled(tx: ServerTransaction): boolean;
+  /** A To tag for a stateless reply that the core recognises when the ACK comes back. */
+  statelessTag(): string;
+}
+
+export class RequestTask {
+  /** Destination URI overriding the next hop (OpenSIPS `$du`, set by `set_dst`). */
+  dst: string | null = null;
+  /** q-value of the Request-URI branch. */
+  ruriQ = 1;
+  /** Targets added by `appendBranch`, consumed by the next relay. */
+  readonly extraBranches: BranchTarget[] = [];
+  /** `record_route()` was called: every branch gets our Record-Route. */
+  recordRouted = false;
+  failureHandler: FailureHandler | null = null;
+  replyHandler: ReplyHandler | null = null;
+  branchHandler: BranchHandler | null = null;
+  /** Script flags and per-transaction variables (OpenSIPS flags and `$avp`s). */
+  readonly flags = new Set<string>();
+  readonly vars = new Map<string, unknown>();
+  serverTx: ServerTransaction | null = null;
+  context: ResponseContext | null = null;
+  /** A final response went upstream (from the script or from the response context). */
+  replied = false;
+  /** The request was forwarded statelessly. */
+  forwarded = false;
+  private routing: RoutePreprocessResult | null = null;
+
+  constructor(
+    private readonly host: ForwardingHost,
+    readonly req: SipRequest,
+    readonly rx: ReceiveInfo,
+    /** The loop hash of the request as received (RFC 3261 §16.6 item 8). */
+    readonly hash: string,
+  ) {}
+
+  /** The request has been answered or sent on, so the core need not do anything more. */
+  get handled(): boolean {
+    return this.replied || this.forwarded || (this.context?.branches.length ?? 0) > 0;
+  }
+
+  /**
+   * Answer the request. Through its server transaction when one exists (after `relay()` or
+   * `createTransaction()`), statelessly otherwise. Returns false when a final response was
+   * already sent.
+   */
+  reply(
+    status: number,
+    reason?: string,
+    headers?: readonly (readonly [string, string])[],
+  ): boolean {
+    if (this.replied || this.req.method === 'ACK') {
+      return false;
+    }
+    const options: Parameters<typeof createResponse>[2] = {};
+    if (reason !== undefined) {
+      options.reason = reason;
+    }
+    if (headers !== undefined) {
+      options.headers = headers;
+    }
+    if (this.serverTx === null) {
+      options.toTag = this.host.statelessTag();
+    }
+    const res = createResponse(this.req, status, options);
+    if (this.serverTx !== null) {
+      if (this.context !== null && status >= 200) {
+        this.context.forwardFinal(res);
+      } else if (!this.serverTx.respond(res)) {
+        return false;
+      }
+    } else {
+      this.host.transport.sendResponse(res, this.rx);
+    }
+    if (status >= 200) {
+      this.replied = true;
+    }
+    return true;
+  }
+
+  /**
+   * RFC 3261 §16.4 route preprocessing (OpenSIPS `loose_route()`): removes our own Route entry
+   * and undoes a strict router's Request-URI rewrite. True when the request is routed by its
+   * Route set: our entry was there, or other Route entries remain.
+   */
+  looseRoute(): boolean {
+    const r = this.preprocess();
+    return r.removedSelf || r.strictRouted || this.req.has('route');
+  }
+
+  private preprocess(): RoutePreprocessResult {
+    this.routing ??= preprocessRoute(this.req, this.host.self);
+    return this.routing;
+  }
+
+  /** Add our Record-Route to every branch (RFC 3261 §16.6 item 4; double per RFC 5658). */
+  recordRoute(): void {
+    this.recordRouted = true;
+  }
+
+  /** Add a target to the set (RFC 3261 §16.5); without a URI, the current Request-URI. */
+  appendBranch(uri: string = this.req.uri, q = 1): void {
+    this.extraBranches.push({ uri, dst: null, q });
+  }
+
+  /** Send this request to `uri` (an outbound proxy) whatever its Request-URI and Route say. */
+  setDst(uri: string | null): void {
+    this.dst = uri;
+  }
+
+  /** The server transaction for this request, created on first use (OpenSIPS `t_newtran`). */
+  createTransaction(): ServerTransaction {
+    this.serverTx ??= this.host.serverTransaction(this);
+    return this.serverTx;
+  }
+
+  /**
+   * Forward statefully to the target set (OpenSIPS `t_relay()`): the Request-URI (or `dst`) plus
+   * any appended branches, highest q first. Resolves to true when at least one branch was sent
+   * or the request was answered; false when nothing could be sent (the script then replies).
+   */
+  async relay(): Promise<boolean> {
+    if (this.req.method === 'ACK' || (this.req.method === 'CANCEL' && this.serverTx === null)) {
+      // ACK for a 2xx is end-to-end and has no transaction; a CANCEL with no matching INVITE
+      // "MUST [be] statelessly forward[ed]" (§16.10).
+      return this.forward();
+    }
+    this.preprocess();
+    const tx = this.createTransaction();
+    const mf = maxForwardsRejection(this.req);
+    if (mf !== null) {
+      this.reply(mf.status, mf.reason);
+      return true;
+    }
+    if (this.host.isCancelled(tx)) {
+      this.reply(487, 'Request Terminated');
+      return true;
+    }
+    if (this.req.method === 'INVITE' && tx.lastResponse === null) {
+      // §16.2 / §17.2.1: answer 100 at once so the caller's INVITE stops retransmitting.
+      tx.respond(createResponse(this.req, 100));
+    }
+    const targets: BranchTarget[] = [
+      { uri: this.req.uri, dst: this.dst, q: this.ruriQ },
+      ...this.extraBranches,
+    ];
+    this.extraBranches.length = 0;
+    this.context ??= new ResponseContext(this.host, this, tx);
+    return (await this.context.start(targets)) > 0;
+  }
+
+  /** Forward statelessly (OpenSIPS `forward()`, RFC 3261 §16.11). */
+  async forward(): Promise<boolean> {
+    const mf = maxForwardsRejection(this.req);
+    if (mf !== null) {
+      this.reply(mf.status, mf.reason);
+      return true;
+    }
+    this.preprocess();
+    const ok = await forwardRequestStateless(this.host, this);
+    this.forwarded ||= ok;
+    return ok;
+  }
+}

@@ -1,0 +1,51 @@
+/** What the proxy core needs from the layers below it, and its options. */
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import type { SipRequest, SipUri } from '../sip/index.js';
+import type {
+  ClientTransaction,
+  ClientTransactionUser,
+  ServerTransaction,
+} from '../transaction/types.js';
+import type { ReceiveInfo, SendTarget, TransportPort } from '../transport/types.js';
+
+/** The transaction layer as the proxy uses it (src/transaction/layer.ts implements it). */
+export interface TransactionPort {
+  createServerTransaction(req: SipRequest, rx: ReceiveInfo): ServerTransaction;
+  createClientTransaction(
+    req: SipRequest,
+    target: SendTarget,
+    user: ClientTransactionUser,
+  ): ClientTransaction;
+  /** Send a CANCEL for a pending INVITE client transaction (deferred until a provisional). */
+  cancel(tx: ClientTransaction): unknown;
+}
+
+/** RFC 3263 resolution as the proxy uses it (src/transport/resolver.ts implements it). */
+export interface ResolverPort {
+  resolve(uri: SipUri): Promise<SendTarget[]>;
+}
+
+export interface ProxyOptions {
+  transport: TransportPort;
+  transactions: TransactionPort;
+  resolver: ResolverPort;
+  clock: Clock;
+  logger: Logger;
+  /** Timer C (RFC 3261 §16.6 item 11: "MUST be larger than 3 minutes"), ms. Default 180000. */
+  timerC?: number;
+  /** Max-Forwards added to requests that have none (§16.6 item 3). Default 70. */
+  maxForwards?: number;
+  /** Option tags accepted in Proxy-Require (§16.3 item 5). Default none. */
+  supported?: readonly string[];
+}
+
+/** One destination of a forwarded request (a branch, RFC 3261 §16.5). */
+export interface BranchTarget {
+  /** The Request-URI of the copy. */
+  uri: string;
+  /** Outbound proxy / destination URI for this branch (OpenSIPS `$du`), or null. */
+  dst: string | null;
+  /** q-value (RFC 3261 §16.6: higher first when forking serially); 1 when not given. */
+  q: number;
+}

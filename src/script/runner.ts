@@ -1,0 +1,206 @@
+/**
+ * Loads the routing script, checks its shape, installs it as the proxy core's request handler,
+ * and runs its startup hook and timers. A reload swaps the script atomically: a script that fails
+ * to load or to check leaves the running one in place.
+ */
+import { extname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
+import { CoreError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { ProxyCore } from '../proxy/proxy-core.js';
+import type { RequestTask } from '../proxy/request-task.js';
+import type { SelfAddresses } from '../proxy/self.js';
+import { FailureContext, ScriptContext, type RouteTable } from './context.js';
+import type { Routes } from './routes.js';
+
+const NAMED_KINDS = ['failure', 'onreply', 'branch'] as const;
+
+/** Check that a module's default export is a usable `Routes` object; throws naming the fault. */
+export function checkRoutes(value: unknown, file: string): Routes {
+  const fail = (what: string): never => {
+    throw new CoreError('TANDEM_ERR_SCRIPT', `${file}: ${what}`);
+  };
+  if (typeof value !== 'object' || value === null) {
+    return fail('the default export must be the object returned by defineRoutes({...})');
+  }
+  const r = value as Record<string, unknown>;
+  if (typeof r['request'] !== 'function') {
+    fail('the routes object has no request(ctx) function');
+  }
+  for (const kind of NAMED_KINDS) {
+    const table = r[kind];
+    if (table === undefined) {
+      continue;
+    }
+    if (typeof table !== 'object' || table === null) {
+      fail(`${kind} must be an object of named routes`);
+    }
+    for (const [name, fn] of Object.entries(table as Record<string, unknown>)) {
+      if (typeof fn !== 'function') {
+        fail(`${kind} route "${name}" is not a function`);
+      }
+    }
+  }
+  if (r['startup'] !== undefined && typeof r['startup'] !== 'function') {
+    fail('startup must be a function');
+  }
+  const timers = r['timers'];
+  if (timers !== undefined) {
+    if (typeof timers !== 'object' || timers === null) {
+      fail('timers must be an object of { interval, run }');
+    }
+    for (const [name, t] of Object.entries(timers as Record<string, unknown>)) {
+      const timer = t as { interval?: unknown; run?: unknown } | null;
+      if (
+        timer === null ||
+        typeof timer.interval !== 'number' ||
+        !(timer.interval > 0) ||
+        typeof timer.run !== 'function'
+      ) {
+        fail(`timer "${name}" needs a positive interval (seconds) and a run() function`);
+      }
+    }
+  }
+  return value as Routes;
+}
+
+export class ScriptRunner implements RouteTable {
+  private routes: Routes | null = null;
+  private file: string | null = null;
+  private generation = 0;
+  private intervals: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly core: ProxyCore,
+    private readonly self: SelfAddresses,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Load `file` (TypeScript or JavaScript) and make it the routing logic. */
+  async load(file: string): Promise<void> {
+    const path = resolve(file);
+    let mod: { default?: unknown };
+    try {
+      mod = (await importScript(path, ++this.generation)) as { default?: unknown };
+    } catch (err) {
+      throw new CoreError('TANDEM_ERR_SCRIPT', `${path}: cannot load: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    const routes = checkRoutes(mod.default, path);
+    if (routes.startup !== undefined) {
+      try {
+        await routes.startup();
+      } catch (err) {
+        throw new CoreError(
+          'TANDEM_ERR_SCRIPT',
+          `${path}: startup failed: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        );
+      }
+    }
+    this.install(routes);
+    this.file = path;
+  }
+
+  /** Load the same file again; on failure the running script stays and the error is thrown. */
+  async reload(): Promise<void> {
+    if (this.file === null) {
+      throw new CoreError('TANDEM_ERR_INVALID_STATE', 'no routing script loaded');
+    }
+    await this.load(this.file);
+  }
+
+  /** Make `routes` the routing logic at once (load() ends here; tests call it directly). */
+  install(routes: Routes): void {
+    this.stopTimers();
+    this.routes = routes;
+    this.core.setRequestHandler((task) => routes.request(this.contextFor(task)));
+    for (const [name, timer] of Object.entries(routes.timers ?? {})) {
+      const t = setInterval(() => {
+        void this.runTimer(name, () => timer.run());
+      }, timer.interval * 1000);
+      t.unref();
+      this.intervals.push(t);
+    }
+  }
+
+  /** Stop the script's timers (on shutdown). */
+  stop(): void {
+    this.stopTimers();
+  }
+
+  private stopTimers(): void {
+    for (const t of this.intervals) {
+      clearInterval(t);
+    }
+    this.intervals = [];
+  }
+
+  private async runTimer(name: string, run: () => unknown): Promise<void> {
+    try {
+      await run();
+    } catch (err) {
+      this.logger.error({ err, route: `timer:${name}` }, 'script timer failed');
+    }
+  }
+
+  private contextFor(task: RequestTask): ScriptContext {
+    return new ScriptContext(task, this, this.self, this.logger);
+  }
+
+  private named<K extends (typeof NAMED_KINDS)[number]>(
+    kind: K,
+    name: string,
+  ): NonNullable<Routes[K]>[string] {
+    const fn = this.routes?.[kind]?.[name];
+    if (fn === undefined) {
+      throw new CoreError('TANDEM_ERR_SCRIPT', `no ${kind} route named "${name}"`);
+    }
+    return fn as NonNullable<Routes[K]>[string];
+  }
+
+  armFailure(task: RequestTask, name: string): void {
+    const route = this.named('failure', name);
+    task.failureHandler = async (t, best) => {
+      const ctx = new FailureContext(t, this, this.self, this.logger);
+      ctx.best = best;
+      await route(ctx);
+    };
+  }
+
+  armReply(task: RequestTask, name: string, ctx: ScriptContext): void {
+    const route = this.named('onreply', name);
+    task.replyHandler = (res) => {
+      try {
+        return route(res, ctx);
+      } catch (err) {
+        this.logger.error(
+          { err, route: `onreply:${name}`, callId: res.callId() },
+          'reply route failed',
+        );
+        return undefined;
+      }
+    };
+  }
+
+  armBranch(task: RequestTask, name: string, ctx: ScriptContext): void {
+    const route = this.named('branch', name);
+    task.branchHandler = async (copy) => (await route(copy, ctx)) !== false;
+  }
+}
+
+/**
+ * TypeScript scripts go through tsx's scoped importer, which also gives every load a fresh
+ * module instance (a reload really re-reads the file); JavaScript gets a cache-busting query.
+ */
+async function importScript(path: string, generation: number): Promise<unknown> {
+  const url = pathToFileURL(path).href;
+  if (extname(path) === '.ts' || extname(path) === '.mts') {
+    return tsImport(`${url}?v=${generation}`, import.meta.url);
+  }
+  return import(`${url}?v=${generation}`);
+}
