@@ -1,0 +1,108 @@
+/**
+ * A UDP listen socket: datagrams in go straight to the shared receive path, datagrams out leave
+ * from this socket (RFC 3581 §4 symmetric response routing needs the same address and port).
+ */
+import dgram from 'node:dgram';
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import { arrival } from './connection.js';
+import type { ReceiveInfo, SocketInfo } from './types.js';
+
+/** What a UDP listener hands its datagrams to. */
+export interface DatagramSink {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly receiver: { receive(buf: Buffer, rx: ReceiveInfo, datagram: boolean): void };
+}
+
+/**
+ * RFC 5626 §3.5.2 keeps UDP flows alive with STUN, but many phones send a bare CRLF or CRLFCRLF
+ * datagram instead (the §3.5.1 stream ping, sent over UDP): four bytes or fewer of CR and LF
+ * are ignored, neither a message nor an error.
+ */
+function isKeepalive(buf: Buffer): boolean {
+  const n = buf.length;
+  if (n === 0 || n > 4) {
+    return false;
+  }
+  for (let i = 0; i < n; i++) {
+    const c = buf[i];
+    if (c !== 0x0d && c !== 0x0a) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** One bound UDP socket. */
+export class UdpListener {
+  private readonly sock: dgram.Socket;
+  private info: SocketInfo | null = null;
+
+  constructor(
+    private readonly sink: DatagramSink,
+    family: 4 | 6,
+  ) {
+    // ipv6Only: an IPv6 socket on `::` would otherwise also take IPv4 and collide with a
+    // separate IPv4 listener on the same port.
+    this.sock = dgram.createSocket(
+      family === 6 ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' },
+    );
+  }
+
+  /** Bind; resolves with the real port, rejects with the system error. */
+  bind(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const sock = this.sock;
+      const fail = (err: Error): void => {
+        reject(err);
+      };
+      sock.once('error', fail);
+      sock.bind({ address: host, port, exclusive: true }, () => {
+        sock.off('error', fail);
+        sock.on('error', this.onError);
+        sock.on('message', this.onMessage);
+        resolve(sock.address().port);
+      });
+    });
+  }
+
+  setInfo(info: SocketInfo): void {
+    this.info = info;
+  }
+
+  /** Send one datagram; the kernel's verdict comes back through `cb`. */
+  send(data: Buffer, port: number, address: string, cb: (err: Error | null) => void): void {
+    this.sock.send(data, port, address, cb);
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.sock.off('message', this.onMessage);
+      try {
+        this.sock.close(() => {
+          resolve();
+        });
+      } catch {
+        resolve(); // not bound (start failed before this socket bound)
+      }
+    });
+  }
+
+  private readonly onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
+    const info = this.info;
+    if (info === null || isKeepalive(msg)) {
+      return;
+    }
+    this.sink.receiver.receive(
+      msg,
+      arrival(info, 'udp', rinfo.address, rinfo.port, null, this.sink.clock.now()),
+      true,
+    );
+  };
+
+  private readonly onError = (err: Error): void => {
+    // A send error without a callback, or an ICMP-driven error: never fatal for the process.
+    this.sink.logger.debug({ socket: this.info?.id, err: err.message }, 'udp socket error');
+  };
+}
