@@ -113,6 +113,22 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/script/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/modules/**', '**/cluster/**', '**/mi/**', '**/config/**'],
+              message: 'src/script builds on the SIP stack only (modules attach through the SDK)',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts', 'scripts/**/*.ts'],
     rules: {
       'no-console': 'off',

@@ -88,7 +88,13 @@ export class ScriptRunner implements RouteTable {
         cause: err,
       });
     }
-    const routes = checkRoutes(mod.default, path);
+    // A script compiled as CommonJS (no `"type": "module"` above it) has its default export one
+    // level down.
+    let exported = mod.default;
+    if (isObject(exported) && !('request' in exported) && isObject(exported['default'])) {
+      exported = exported['default'];
+    }
+    const routes = checkRoutes(exported, path);
     if (routes.startup !== undefined) {
       try {
         await routes.startup();
@@ -200,7 +206,12 @@ export class ScriptRunner implements RouteTable {
 async function importScript(path: string, generation: number): Promise<unknown> {
   const url = pathToFileURL(path).href;
   if (extname(path) === '.ts' || extname(path) === '.mts') {
-    return tsImport(`${url}?v=${generation}`, import.meta.url);
+    // tsImport loads through a namespace of its own on every call: a fresh module each time.
+    return tsImport(url, import.meta.url);
   }
   return import(`${url}?v=${generation}`);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null;
 }
