@@ -109,7 +109,12 @@ t.test('script timers run periodically and a throwing timer is contained', async
   runner.install({
     request() {},
     timers: {
-      tick: { interval: 0.01, run: () => void ticks++ },
+      tick: {
+        interval: 0.01,
+        run: () => {
+          ticks++;
+        },
+      },
       bad: {
         interval: 0.01,
         run() {
