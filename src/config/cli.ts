@@ -14,7 +14,7 @@ export const USAGE = `usage: tandem [options]
   -f, --config FILE    configuration file (default ${DEFAULT_CONFIG_FILE}, relative to the
                        current directory)
   -s, --set KEY=VALUE  override one config key; repeatable; the value is YAML, e.g.
-                       --set timers.t1=250 --set listen[0]=udp:127.0.0.1:5070
+                       --set timers.t1=250 --set 'listen[0]=udp:127.0.0.1:5070'
   -c, --check          load and validate the configuration, then exit
   -v, --version        print the version and exit
   -h, --help           print this help and exit
