@@ -120,3 +120,14 @@ export function header(text: string, name: string): string | undefined {
   const re = new RegExp(`^${name}:\\s*(.*)$`, 'im');
   return re.exec(text)?.[1]?.replace(/\r$/, '');
 }
+
+/** Poll `pred` every 5 ms until it holds; rejects after `timeoutMs`. */
+export async function until(pred: () => boolean, timeoutMs = 3000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > end) {
+      throw new Error(`condition not met within ${timeoutMs} ms`);
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
