@@ -1,0 +1,111 @@
+/**
+ * The part every RFC 3261 §17 machine shares: the current state and the timers that state owns.
+ *
+ * Every state arms at most two timers: a retransmission timer (A, E, G, or the 100 Trying delay)
+ * and an expiry timer (B, D, F, H, I, J, K, L, M). They can only be armed through
+ * {@link TransactionBase.startRetransmit} and {@link TransactionBase.startExpiry}, and every
+ * transition cancels both before the next state's `enter` runs, so a transition can never leak
+ * a timer (the enter/leave discipline of kirm/sip.js, without an object per state). The timer
+ * callbacks are allocated once per transaction, not per timer armed.
+ */
+import type { TimerHandle } from '../core/clock.js';
+import type { TableEntry, TransactionContext } from './context.js';
+import type { TransactionState } from './types.js';
+
+export abstract class TransactionBase implements TableEntry {
+  /** Where the machine is; `terminated` is final. */
+  state: TransactionState;
+  private retransmitTimer: TimerHandle | null = null;
+  private expiryTimer: TimerHandle | null = null;
+  private readonly retransmitFired = (): void => {
+    this.retransmitTimer = null;
+    this.onRetransmitTimer?.();
+  };
+  private readonly expiryFired = (): void => {
+    this.expiryTimer = null;
+    this.onExpiryTimer();
+  };
+  /** Send-completion callback, shared by every send of this transaction. */
+  protected readonly sent = (err: Error | null): void => {
+    if (err !== null && this.state !== 'terminated') {
+      this.onSendError(err);
+    }
+  };
+
+  constructor(
+    readonly id: string,
+    protected readonly ctx: TransactionContext,
+    /** Over a reliable transport nothing is retransmitted and Timers D, I, J, K are zero. */
+    readonly reliable: boolean,
+    initial: TransactionState,
+  ) {
+    this.state = initial;
+  }
+
+  /** Start the machine: enter its initial state (called once the layer has tabled it). */
+  start(): void {
+    this.enter(this.state);
+  }
+
+  /**
+   * Leave the current state, cancelling the timers it owns, and enter `next`. Nothing leaves
+   * Terminated. Reaching Terminated removes the transaction from the layer's table.
+   */
+  protected go(next: TransactionState): void {
+    if (this.state === 'terminated') {
+      return;
+    }
+    this.cancelTimers();
+    this.state = next;
+    if (next === 'terminated') {
+      this.ctx.removed(this);
+      this.onTerminatedState();
+    } else {
+      this.enter(next);
+    }
+  }
+
+  /** Stop without callbacks (layer shutdown): cancel the timers and end. */
+  shutdown(): void {
+    this.cancelTimers();
+    this.state = 'terminated';
+  }
+
+  /** Arm the current state's timers and do its entry actions. */
+  protected abstract enter(state: TransactionState): void;
+  /** Timer A, E or G, or the 100 Trying delay (machines that arm none leave it out). */
+  protected onRetransmitTimer?(): void;
+  protected abstract onExpiryTimer(): void;
+  /** The transport reported a failure for one of this transaction's sends. */
+  protected abstract onSendError(err: Error): void;
+  /** Hook run once on reaching Terminated, after the transaction left the table. */
+  protected onTerminatedState(): void {
+    // Client transactions report to their user before terminating; nothing more to do.
+  }
+
+  protected startRetransmit(ms: number): void {
+    if (this.state !== 'terminated') {
+      this.retransmitTimer?.cancel();
+      this.retransmitTimer = this.ctx.clock.setTimer(ms, this.retransmitFired);
+    }
+  }
+
+  protected startExpiry(ms: number): void {
+    if (this.state !== 'terminated') {
+      this.expiryTimer?.cancel();
+      this.expiryTimer = this.ctx.clock.setTimer(ms, this.expiryFired);
+    }
+  }
+
+  protected cancelRetransmit(): void {
+    this.retransmitTimer?.cancel();
+    this.retransmitTimer = null;
+  }
+
+  private cancelTimers(): void {
+    this.retransmitTimer?.cancel();
+    this.retransmitTimer = null;
+    this.expiryTimer?.cancel();
+    this.expiryTimer = null;
+  }
+}
