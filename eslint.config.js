@@ -113,6 +113,22 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/config/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/proxy/**', '**/script/**', '**/cluster/**', '**/mi/**', '**/modules/**'],
+              message: 'src/config builds on src/core (and layer types) only',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['src/script/**/*.ts'],
     rules: {
       'no-restricted-imports': [

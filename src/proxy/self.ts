@@ -3,6 +3,7 @@
  * aliases. Route preprocessing (RFC 3261 §16.4), loop detection (§16.3 item 4) and the default
  * script's "is this OPTIONS for me?" all ask the same question.
  */
+import { networkInterfaces } from 'node:os';
 import type { SipUri } from '../sip/index.js';
 import type { Protocol, SocketInfo } from '../transport/types.js';
 
@@ -33,16 +34,34 @@ function parseAlias(alias: string): SelfEntry {
 }
 
 export class SelfAddresses {
-  private readonly entries: SelfEntry[] = [];
+  private entries: SelfEntry[] = [];
+  private readonly aliases: readonly SelfEntry[];
 
-  constructor(sockets: readonly SocketInfo[], aliases: readonly string[] = []) {
+  /** `aliases`: `host[:port]` strings (IPv6 in brackets) or `{ host, port }` objects. */
+  constructor(
+    sockets: readonly SocketInfo[],
+    aliases: readonly (string | { host: string; port?: number })[] = [],
+  ) {
+    this.aliases = aliases.map((a) =>
+      typeof a === 'string' ? parseAlias(a) : { host: normaliseHost(a.host), port: a.port ?? null },
+    );
+    this.setSockets(sockets);
+  }
+
+  /** The sockets changed (bound at start-up, where port 0 becomes a real port). */
+  setSockets(sockets: readonly SocketInfo[]): void {
+    const entries: SelfEntry[] = [];
     for (const s of sockets) {
-      this.entries.push({ host: normaliseHost(s.host), port: s.port });
-      this.entries.push({ host: normaliseHost(s.sentByHost), port: s.sentByPort });
+      if (s.host === '0.0.0.0' || s.host === '::') {
+        // A wildcard bind answers on every local address of its family.
+        for (const addr of localAddresses(s.family)) {
+          entries.push({ host: normaliseHost(addr), port: s.port });
+        }
+      }
+      entries.push({ host: normaliseHost(s.host), port: s.port });
+      entries.push({ host: normaliseHost(s.sentByHost), port: s.sentByPort });
     }
-    for (const a of aliases) {
-      this.entries.push(parseAlias(a));
-    }
+    this.entries = [...entries, ...this.aliases];
   }
 
   /** Is `host:port` one of ours? A missing port means the default for the scheme/transport. */
@@ -79,4 +98,16 @@ export function uriProtocol(uri: SipUri): Protocol | null {
     default:
       return null;
   }
+}
+
+function localAddresses(family: 4 | 6): string[] {
+  const out: string[] = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) {
+      if ((a.family === 'IPv4' ? 4 : 6) === family) {
+        out.push(a.address);
+      }
+    }
+  }
+  return out;
 }
