@@ -213,9 +213,10 @@ export class TimerWheel implements Clock {
       this.baseTimer.cancel();
     }
     this.armedTick = tick;
-    // At least 1 ms: a base timer that fired a hair early (float rounding, a coarse system
-    // timer) re-arms for the remainder instead of spinning.
-    const delay = Math.max(1, this.origin + tick * this.tickMs - this.base.now());
+    // Whole milliseconds rounded up (Node truncates fractions, which would wake us a hair
+    // early and cost a second wakeup), and at least 1: a base timer that still fires early (a
+    // stale event-loop time) re-arms for the remainder instead of spinning.
+    const delay = Math.max(1, Math.ceil(this.origin + tick * this.tickMs - this.base.now()));
     this.baseTimer = this.base.setTimer(delay, this.onBaseTimer);
   }
 
