@@ -200,15 +200,24 @@ export class TransportLayer implements TransportPort {
     }
     this.state = STARTING;
     for (const spec of this.specs) {
+      const listener = this.createListener(spec);
+      let port: number;
       try {
-        await this.bind(spec);
+        port = await listener.listen(spec.host, spec.port);
       } catch (err) {
         const reason = err instanceof Error ? err.message : String(err);
         const id = socketId(spec.protocol, spec.host, spec.port);
+        await listener.close();
         await this.closeListeners();
         this.state = STOPPED;
         throw new CoreError('TANDEM_ERR_LISTEN', `${id}: ${reason}`, { cause: err });
       }
+      if (this.state !== STARTING) {
+        // stop() ran while this socket was binding: it closed the others, close this one.
+        await listener.close();
+        throw new CoreError('TANDEM_ERR_INVALID_STATE', 'stop() was called during start()');
+      }
+      this.register(spec, listener, port);
     }
     this.state = RUNNING;
     this.logger.info({ sockets: this.bound.map((s) => s.id) }, 'transport listening');
@@ -334,48 +343,35 @@ export class TransportLayer implements TransportPort {
     }
   };
 
-  private async bind(spec: ListenSpec): Promise<void> {
-    const family = familyOf(spec.host);
-    let listener: Listener;
-    let port: number;
+  private createListener(spec: ListenSpec): Listener {
     switch (spec.protocol) {
-      case 'udp': {
-        const l = new UdpListener(
+      case 'udp':
+        return new UdpListener(
           { clock: this.clock, logger: this.logger, receiver: this.receiver },
-          family,
+          familyOf(spec.host),
         );
-        listener = l;
-        this.listeners.push(l);
-        port = await l.bind(spec.host, spec.port);
-        break;
-      }
       case 'tcp':
-      case 'tls': {
-        const l = new StreamListener(
+      case 'tls':
+        return new StreamListener(
           this.connections,
           spec.protocol,
           this.tls,
           this.limits.connectTimeoutMs,
         );
-        listener = l;
-        this.listeners.push(l);
-        port = await l.listen(spec.host, spec.port);
-        break;
-      }
       case 'ws':
-      case 'wss': {
-        const l = new WsListener(
+      case 'wss':
+        return new WsListener(
           this.connections,
           spec.protocol,
           this.tls,
           this.limits.maxHeadBytes + this.limits.maxBodyBytes,
         );
-        listener = l;
-        this.listeners.push(l);
-        port = await l.listen(spec.host, spec.port);
-        break;
-      }
     }
+  }
+
+  /** Make a bound listener visible: its SocketInfo, lookups and sent-by values. */
+  private register(spec: ListenSpec, listener: Listener, port: number): void {
+    this.listeners.push(listener);
     const info = withWildcardSentBy(makeSocketInfo(spec, port));
     listener.setInfo(info);
     if (listener instanceof UdpListener) {

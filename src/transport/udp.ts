@@ -51,7 +51,7 @@ export class UdpListener {
   }
 
   /** Bind; resolves with the real port, rejects with the system error. */
-  bind(host: string, port: number): Promise<number> {
+  listen(host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
       const sock = this.sock;
       const fail = (err: Error): void => {

@@ -254,3 +254,20 @@ t.test('options are checked when the layer is built', async (t) => {
   t.same(empty.sockets(), []);
   await empty.stop();
 });
+
+t.test('stop during start closes what start bound and start rejects', async (t) => {
+  const layer = new TransportLayer({
+    listen: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0', 'ws:127.0.0.1:0'],
+  });
+  const starting = layer.start();
+  await layer.stop();
+  await t.rejects(starting, {
+    code: 'TANDEM_ERR_INVALID_STATE',
+    message: /stop\(\) was called during start\(\)/,
+  });
+  t.same(layer.sockets(), [], 'the socket bound meanwhile was closed, not registered');
+  const err = await new Promise<Error | null>((resolve) => {
+    layer.send({ protocol: 'udp', address: '127.0.0.1', port: 9 }, Buffer.from('x'), resolve);
+  });
+  t.match(err, { code: 'TANDEM_ERR_SEND' });
+});
