@@ -86,6 +86,7 @@ export interface TransportLayerOptions {
   /** Validation applied to every received message (see src/sip/validate.ts). */
   validate?: ValidateOptions;
   clock?: Clock;
+  /** The layer's logger (the caller makes the `{ component: 'transport' }` child). */
   logger?: Logger;
   /** How long stop() lets connections close gracefully before destroying them. Default 2000. */
   stopGraceMs?: number;
@@ -140,7 +141,7 @@ export class TransportLayer implements TransportPort {
       throw new CoreError('TANDEM_ERR_CONFIG', `${id}: a TLS listener needs tls.cert and tls.key`);
     }
     this.clock = options.clock ?? systemClock;
-    this.logger = (options.logger ?? silentLogger).child({ component: 'transport' });
+    this.logger = options.logger ?? silentLogger;
     this.stopGraceMs = options.stopGraceMs ?? 2000;
     const stats = this.stats;
     const logger = this.logger;
