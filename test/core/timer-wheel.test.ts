@@ -389,3 +389,50 @@ t.test('stop() from a callback stops the rest of the pass too', async (t) => {
   t.equal(wheel.pending(), 0);
   t.equal(clock.pending(), 0);
 });
+
+t.test('FakeClock (the base these tests and other layers use) keeps its contract', async (t) => {
+  const clock = new FakeClock(100);
+  const log: string[] = [];
+  const at = (label: string) => () => {
+    log.push(`${label}@${clock.now()}`);
+  };
+  clock.setTimer(30, at('c'));
+  clock.setTimer(10, at('a'));
+  clock.setTimer(10, at('a2')); // same due time: arming order
+  const gone = clock.setTimer(20, at('gone'));
+  clock.setTimer(5, () => {
+    log.push(`parent@${clock.now()}`);
+    clock.setTimer(10, at('child')); // due at 115, inside the advance: fires
+    clock.setTimer(500, at('late'));
+  });
+  gone.cancel();
+  gone.cancel();
+  t.equal(clock.pending(), 4);
+  t.equal(clock.nextDue(), 105);
+  clock.advance(30);
+  t.same(log, ['parent@105', 'a@110', 'a2@110', 'child@115', 'c@130']);
+  t.equal(clock.now(), 130);
+  t.equal(clock.pending(), 1);
+  t.equal(clock.runAll(), 475, 'runAll advanced to the last timer');
+  t.same(log.at(-1), 'late@605');
+  t.equal(clock.nextDue(), null);
+  t.equal(clock.runAll(), 0);
+  // runAll stops at its limit with timers still pending.
+  clock.setTimer(10_000, at('far'));
+  t.equal(clock.runAll(1000), 1000);
+  t.equal(clock.pending(), 1);
+  t.throws(() => clock.setTimer(-1, at('x')), RangeError);
+  t.throws(() => {
+    clock.advance(Number.NaN);
+  }, RangeError);
+  // A throwing callback propagates out of advance, with the timer already gone.
+  const c2 = new FakeClock();
+  c2.setTimer(1, () => {
+    throw new Error('bug');
+  });
+  t.throws(() => {
+    c2.advance(5);
+  }, /bug/);
+  t.equal(c2.now(), 1);
+  t.equal(c2.pending(), 0);
+});
