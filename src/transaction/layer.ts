@@ -71,7 +71,8 @@ export class TransactionLayer implements TransportHandler {
     this.transport = options.transport;
     this.user = options.user;
     this.timers = resolveTimers(options.timers);
-    this.log = (options.logger ?? silentLogger).child({ component: 'transaction' });
+    // Used as given: the caller names the component (app.ts passes a `tm` child).
+    this.log = options.logger ?? silentLogger;
     const clock = options.clock ?? new TimerWheel({ logger: this.log });
     this.ctx = {
       clock,
