@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const CFG = fileURLToPath(new URL('../cfg/tandem.yaml', import.meta.url));
 const { version } = JSON.parse(
   readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
 ) as { version: string };
@@ -15,12 +16,32 @@ function tandem(...args: string[]) {
   return spawnSync(process.execPath, [...process.execArgv, MAIN, ...args], { encoding: 'utf8' });
 }
 
-t.test('tandem prints its package.json version and exits 0', async (t) => {
-  const run = tandem();
-  t.equal(run.status, 0);
-  t.equal(run.stdout, `tandem ${version}\n`);
-  t.equal(run.stderr, '');
-  t.end();
+t.test('tandem --check validates the shipped config and exits 0', async (t) => {
+  const run = tandem('--check', '--config', CFG);
+  t.equal(run.status, 0, run.stderr);
+  t.match(run.stdout, /tandem\.yaml: configuration OK\n$/);
+});
+
+t.test('a bad config or override exits 1 naming the key', async (t) => {
+  const run = tandem('--check', '--config', CFG, '--set', 'timers.t1=fast');
+  t.equal(run.status, 1);
+  t.match(run.stderr, /timers\.t1 \(--set timers\.t1=fast\): expected a positive integer/);
+  const missing = tandem('--check', '--config', '/nonexistent/tandem.yaml');
+  t.equal(missing.status, 1);
+  t.match(missing.stderr, /nonexistent\/tandem\.yaml/);
+});
+
+t.test('a config whose listen socket cannot be bound fails at start-up with exit 1', async (t) => {
+  const run = tandem(
+    '--config',
+    CFG,
+    '--set',
+    'listen[0]=udp:192.0.2.1:5060',
+    '--set',
+    'log.level=silent',
+  );
+  t.equal(run.status, 1);
+  t.match(run.stderr, /Cannot listen/);
 });
 
 t.test('tandem --version and -v print the version and exit 0', async (t) => {

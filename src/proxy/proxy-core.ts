@@ -77,9 +77,18 @@ export class ProxyCore implements TransactionUser, ForwardingHost {
     this.handler = handler;
   }
 
-  /** Requests in progress (relayed and not yet finished), for graceful shutdown. */
+  /**
+   * Requests still waiting for their final response, for graceful shutdown (a transaction that
+   * already answered only lingers to absorb retransmissions).
+   */
   activeTransactions(): number {
-    return this.tasks.size;
+    let n = 0;
+    for (const task of this.tasks.values()) {
+      if (!task.replied && task.context?.finalSent !== true) {
+        n++;
+      }
+    }
+    return n;
   }
 
   /** Refuse new requests with 503 from now on (graceful shutdown). */

@@ -3,9 +3,12 @@
  * test/e2e/scenarios on 127.0.0.1 and resolve with its exit code (0: every call succeeded).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+let runs = 0;
 const SCENARIOS = fileURLToPath(new URL('../e2e/scenarios/', import.meta.url));
 
 export const HAVE_SIPP = ['/usr/bin/sipp', '/usr/local/bin/sipp'].some((p) => existsSync(p));
@@ -36,6 +39,8 @@ export interface SippResult {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** What sipp wrote to its error log (unexpected messages, failed checks), for diagnosis. */
+  errors: string;
 }
 
 export interface SippRun {
@@ -70,6 +75,8 @@ export function sipp(o: SippOptions): SippRun {
   for (const [k, v] of Object.entries(o.keys ?? {})) {
     args.push('-key', k, v);
   }
+  const errorFile = join(tmpdir(), `tandem-sipp-${process.pid}-${++runs}.err`);
+  args.push('-trace_err', '-error_file', errorFile);
   args.push(...(o.extra ?? []));
   if (o.remote !== undefined) {
     // The target on the command line only fills [remote_ip]; every message goes to -rsa.
@@ -86,7 +93,12 @@ export function sipp(o: SippOptions): SippRun {
   });
   const done = new Promise<SippResult>((resolve) => {
     child.on('exit', (code) => {
-      resolve({ code, stdout, stderr });
+      let errors = '';
+      if (existsSync(errorFile)) {
+        errors = readFileSync(errorFile, 'utf8').slice(-4000);
+        rmSync(errorFile, { force: true });
+      }
+      resolve({ code, stdout, stderr, errors });
     });
   });
   return { child, done };
