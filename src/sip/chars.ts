@@ -435,8 +435,11 @@ export const IPV6CHAR = table(':.', [
   [0x61, 0x66],
 ]);
 
-/** Host character classes for {@link scanHost}: 1 digit, 2 letter, 3 "-", 4 ".", 0 other. */
-const HOST_CLASS = new Uint8Array(256);
+/**
+ * Host character classes for {@link scanHost}: 1 digit, 2 lower-case letter, 5 upper-case letter,
+ * 3 "-", 4 ".", 0 other.
+ */
+export const HOST_CLASS = new Uint8Array(256);
 for (let c = 0; c < 256; c++) {
   HOST_CLASS[c] =
     DIGIT[c] === 1

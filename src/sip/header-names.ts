@@ -232,3 +232,52 @@ function matchKnown(text: string, from: number, to: number): string | undefined 
   }
   return undefined;
 }
+
+/**
+ * Known names by a hash of (length, first byte, last byte), lower-cased: each bucket holds the
+ * canonical names and their bytes. Nearly every header line of a message lands in a bucket of
+ * one, so the parser identifies a name with one table read and one byte compare.
+ */
+const NAME_BUCKETS: readonly (readonly (readonly [string, Uint8Array])[] | undefined)[] = (() => {
+  const t: [string, Uint8Array][][] = [];
+  for (const list of KNOWN_BY_LENGTH) {
+    for (const name of list ?? []) {
+      const k = nameHash(name.length, name.charCodeAt(0), name.charCodeAt(name.length - 1));
+      (t[k] ??= []).push([name, Buffer.from(name, 'latin1')]);
+    }
+  }
+  return t;
+})();
+
+function nameHash(len: number, first: number, last: number): number {
+  return (len * 37 + first * 5 + last) & 0xff;
+}
+
+/**
+ * The canonical name of the header name at `b[from, to)` when it is a compact form or one of the
+ * common headers (in any case), else undefined; the result is an interned constant. The bytes
+ * must be token characters (the parser has checked them): among those only letters change
+ * under `| 0x20`, so that is a case-insensitive compare.
+ */
+export function knownNameBytes(b: Uint8Array, from: number, to: number): string | undefined {
+  const len = to - from;
+  const first = b[from]! | 0x20;
+  if (len === 1) {
+    return COMPACT_BY_CODE[first];
+  }
+  const bucket = NAME_BUCKETS[nameHash(len, first, b[to - 1]! | 0x20)];
+  if (bucket !== undefined) {
+    for (const [name, bytes] of bucket) {
+      if (bytes.length === len) {
+        let k = 0;
+        while (k < len && (b[from + k]! | 0x20) === bytes[k]) {
+          k++;
+        }
+        if (k === len) {
+          return name;
+        }
+      }
+    }
+  }
+  return undefined;
+}

@@ -8,15 +8,16 @@ import { CoreError, SipParseError } from '../core/errors.js';
 import { isToken } from './chars.js';
 import { HeaderField } from './header-field.js';
 import { canonicalName, displayName } from './header-names.js';
-import { parseCallId, parseMaxForwards } from './headers/simple.js';
-import { parseCSeq } from './headers/cseq.js';
 import {
-  parseAddressParams,
-  parseContact,
-  parseNameAddr,
-  parseNameAddrList,
-} from './headers/name-addr.js';
-import { parseViaList } from './headers/via.js';
+  callIdOf,
+  contactOf,
+  cseqOf,
+  maxForwardsOf,
+  nameAddrListOf,
+  nameAddrOf,
+  tagOf,
+  viaListOf,
+} from './fields.js';
 import { serialize } from './serializer.js';
 import { splitList } from './split.js';
 import type { SipRequest } from './sip-request.js';
@@ -171,9 +172,7 @@ export abstract class SipMessage {
       for (const h of this.headers) {
         if (h.name === 'via') {
           // The top line may already be parsed by topVia().
-          const line = first
-            ? (this.cache.topVias ??= parseViaList(h.value))
-            : parseViaList(h.value);
+          const line = first ? (this.cache.topVias ??= viaListOf(h)) : viaListOf(h);
           first = false;
           for (const via of line) {
             v.push(via);
@@ -190,7 +189,7 @@ export abstract class SipMessage {
     let v = this.cache.topVias;
     if (v === undefined) {
       const line = this.field('via');
-      v = line === undefined ? [] : parseViaList(line.value);
+      v = line === undefined ? [] : viaListOf(line);
       this.cache.topVias = v;
     }
     return v[0];
@@ -199,7 +198,7 @@ export abstract class SipMessage {
   callId(): string {
     let id = this.cache.callId;
     if (id === undefined) {
-      id = parseCallId(this.required('call-id').value);
+      id = callIdOf(this.required('call-id'));
       this.cache.callId = id;
     }
     return id;
@@ -208,7 +207,7 @@ export abstract class SipMessage {
   cseq(): CSeq {
     let c = this.cache.cseq;
     if (c === undefined) {
-      c = parseCSeq(this.required('cseq').value);
+      c = cseqOf(this.required('cseq'));
       this.cache.cseq = c;
     }
     return c;
@@ -217,7 +216,7 @@ export abstract class SipMessage {
   from(): NameAddr {
     let f = this.cache.from;
     if (f === undefined) {
-      f = parseNameAddr(this.required('from').value);
+      f = nameAddrOf(this.required('from'));
       this.cache.from = f;
     }
     return f;
@@ -226,7 +225,7 @@ export abstract class SipMessage {
   to(): NameAddr {
     let t = this.cache.to;
     if (t === undefined) {
-      t = parseNameAddr(this.required('to').value);
+      t = nameAddrOf(this.required('to'));
       this.cache.to = t;
     }
     return t;
@@ -236,8 +235,8 @@ export abstract class SipMessage {
   fromTag(): string | null {
     let tag = this.cache.fromTag;
     if (tag === undefined) {
-      const params = this.cache.from?.params ?? parseAddressParams(this.required('from').value);
-      tag = params.get('tag') ?? null;
+      const from = this.cache.from;
+      tag = from !== undefined ? (from.params.get('tag') ?? null) : tagOf(this.required('from'));
       this.cache.fromTag = tag;
     }
     return tag;
@@ -247,8 +246,8 @@ export abstract class SipMessage {
   toTag(): string | null {
     let tag = this.cache.toTag;
     if (tag === undefined) {
-      const params = this.cache.to?.params ?? parseAddressParams(this.required('to').value);
-      tag = params.get('tag') ?? null;
+      const to = this.cache.to;
+      tag = to !== undefined ? (to.params.get('tag') ?? null) : tagOf(this.required('to'));
       this.cache.toTag = tag;
     }
     return tag;
@@ -259,7 +258,7 @@ export abstract class SipMessage {
     let m = this.cache.maxForwards;
     if (m === undefined) {
       const line = this.field('max-forwards');
-      m = line === undefined ? null : parseMaxForwards(line.value);
+      m = line === undefined ? null : maxForwardsOf(line);
       this.cache.maxForwards = m;
     }
     return m;
@@ -368,7 +367,7 @@ export abstract class SipMessage {
     if (line === undefined) {
       return null;
     }
-    const first = routes?.[0] ?? parseNameAddrList(line.value)[0]!;
+    const first = routes?.[0] ?? nameAddrListOf(line)[0]!;
     this.popFirstValue('route');
     c.routes = routes?.slice(1);
     return first;
@@ -435,7 +434,7 @@ export abstract class SipMessage {
     const out: NameAddr[] = [];
     for (const h of this.headers) {
       if (h.name === key) {
-        for (const na of parseNameAddrList(h.value)) {
+        for (const na of nameAddrListOf(h)) {
           out.push(na);
         }
       }
@@ -449,7 +448,7 @@ export abstract class SipMessage {
       if (h.name !== 'contact') {
         continue;
       }
-      const c = parseContact(h.value);
+      const c = contactOf(h);
       // RFC 3261 §10.3 item 6: "*" is only valid alone; mixing it with addresses is an error.
       if (c.star || result?.star === true) {
         if (result !== null) {

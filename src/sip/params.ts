@@ -24,10 +24,9 @@ import {
   asciiLower,
   parseIPv6,
   scanQuoted,
-  scanSet,
-  skipWs,
   unquoteRange,
 } from './chars.js';
+import { bytesOf, scanQuotedB, scanSetB, skipWsB } from './bytes.js';
 import { EMPTY_PARAMS, type Params } from './types.js';
 
 /** Result of {@link parseParams}: the parameters and the index where parsing stopped. */
@@ -76,51 +75,42 @@ export function parseParams(
   code: SipErrorCode = 'SIP_ERR_PARAM',
   bareIpv6Name?: string,
 ): ParsedParams {
+  const params = parseParamsAt(s, bytesOf(s), start, s.length, code, bareIpv6Name);
+  return { params, end: paramsEnd };
+}
+
+/** Where the last {@link parseParamsAt} or {@link paramValueAt} call stopped. */
+export let paramsEnd = 0;
+
+// What scanParam found: the name's range and whether it has upper case, the value's range
+// (`pValueFrom` -1 when the parameter has no value).
+let pNameFrom = 0;
+let pNameTo = 0;
+let pNameUpper = false;
+let pValueFrom = -1;
+let pValueTo = -1;
+
+/**
+ * {@link parseParams} over `b[start, n)` (see src/sip/bytes.ts for the `(s, b)` pair); the
+ * index where it stopped is left in {@link paramsEnd}.
+ */
+export function parseParamsAt(
+  s: string,
+  b: Uint8Array,
+  start: number,
+  n: number,
+  code: SipErrorCode = 'SIP_ERR_PARAM',
+  bareIpv6Name?: string,
+): Params {
   // Most elements carry no parameters or one; the Map is made when the first one appears.
   let params: Map<string, string | null> | null = null;
-  const n = s.length;
-  let i = skipWs(s, start);
-  while (i < n && s.charCodeAt(i) === 0x3b) {
-    i = skipWs(s, i + 1);
-    const ns = i;
-    let upper = false;
-    for (; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (TOKEN[c] !== 1) {
-        break;
-      }
-      upper ||= c >= 0x41 && c <= 0x5a;
-    }
-    if (i === ns) {
-      throw new SipParseError(code, 'Empty parameter name');
-    }
+  let i = skipWsB(b, start, n);
+  while (i < n && b[i] === 0x3b) {
+    i = scanParam(s, b, i, n, code, bareIpv6Name);
     // Names are case-insensitive (RFC 3261 §7.3.1); lower-case only when there is something to.
-    const name = upper ? asciiLower(s.slice(ns, i)) : s.slice(ns, i);
-    i = skipWs(s, i);
-    let value: string | null = null;
-    if (i < n && s.charCodeAt(i) === 0x3d) {
-      i = skipWs(s, i + 1);
-      const vs = i;
-      const c = s.charCodeAt(i);
-      if (c === 0x22) {
-        i = quotedEnd(s, i, code);
-      } else if (c === 0x5b) {
-        // host = IPv6reference = "[" IPv6address "]" (RFC 5118 §4.5: received=[2001:db8::9:255])
-        const j = scanSet(s, i + 1, IPV6CHAR);
-        if (s.charCodeAt(j) !== 0x5d || !parseIPv6(s, i + 1, j, null)) {
-          throw new SipParseError(code, 'Bad IPv6 reference in parameter value');
-        }
-        i = j + 1;
-      } else {
-        // token, and hostname / IPv4address, which are made of token characters.
-        i = scanSet(s, i, bareIpv6Name === name ? TOKEN_COLON : TOKEN);
-      }
-      if (i === vs) {
-        throw new SipParseError(code, 'Empty parameter value');
-      }
-      value = s.slice(vs, i);
-      i = skipWs(s, i);
-    }
+    const raw = s.slice(pNameFrom, pNameTo);
+    const name = pNameUpper ? asciiLower(raw) : raw;
+    const value = pValueFrom < 0 ? null : s.slice(pValueFrom, pValueTo);
     if (params === null) {
       params = new Map<string, string | null>();
       params.set(name, value);
@@ -128,7 +118,120 @@ export function parseParams(
       params.set(name, value);
     }
   }
-  return { params: params ?? EMPTY_PARAMS, end: i };
+  paramsEnd = i;
+  return params ?? EMPTY_PARAMS;
+}
+
+/**
+ * Check `*( SEMI generic-param )` over `b[start, n)` as {@link parseParamsAt} does, without
+ * building the map: returns the value of the first parameter named `want` (lower-case; null when
+ * it has no value), or undefined when absent. What a proxy reads of From and To on every message
+ * is the tag alone.
+ */
+export function paramValueAt(
+  s: string,
+  b: Uint8Array,
+  start: number,
+  n: number,
+  code: SipErrorCode,
+  want: string,
+): string | null | undefined {
+  let found: string | null | undefined = undefined;
+  let i = skipWsB(b, start, n);
+  while (i < n && b[i] === 0x3b) {
+    i = scanParam(s, b, i, n, code, undefined);
+    if (found === undefined && nameIs(b, pNameFrom, pNameTo, want)) {
+      found = pValueFrom < 0 ? null : s.slice(pValueFrom, pValueTo);
+    }
+  }
+  paramsEnd = i;
+  return found;
+}
+
+/** The name at `b[from, to)` equals `lower` ignoring ASCII case (token bytes only). */
+function nameIs(b: Uint8Array, from: number, to: number, lower: string): boolean {
+  const len = to - from;
+  if (len !== lower.length) {
+    return false;
+  }
+  for (let k = 0; k < len; k++) {
+    // Token bytes: only letters change under | 0x20, and `lower` holds no upper case.
+    if ((b[from + k]! | 0x20) !== lower.charCodeAt(k)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * One `SEMI generic-param` with `b[i]` the ";": records the name and value ranges in the
+ * module's slots and returns the index after the value and the whitespace following it.
+ */
+function scanParam(
+  s: string,
+  b: Uint8Array,
+  i: number,
+  n: number,
+  code: SipErrorCode,
+  bareIpv6Name: string | undefined,
+): number {
+  const tok = TOKEN;
+  i = skipWsB(b, i + 1, n);
+  const ns = i;
+  let upper = false;
+  for (; i < n; i++) {
+    const c = b[i]!;
+    if (tok[c] !== 1) {
+      break;
+    }
+    upper ||= c >= 0x41 && c <= 0x5a;
+  }
+  if (i === ns) {
+    throw new SipParseError(code, 'Empty parameter name');
+  }
+  pNameFrom = ns;
+  pNameTo = i;
+  pNameUpper = upper;
+  pValueFrom = -1;
+  i = skipWsB(b, i, n);
+  if (i < n && b[i] === 0x3d) {
+    i = skipWsB(b, i + 1, n);
+    const vs = i;
+    const c = b[i];
+    if (c === 0x22) {
+      i = quotedEndB(b, i, n, code);
+    } else if (c === 0x5b) {
+      // host = IPv6reference = "[" IPv6address "]" (RFC 5118 §4.5: received=[2001:db8::9:255])
+      const j = scanSetB(b, i + 1, n, IPV6CHAR);
+      if (j >= n || b[j] !== 0x5d || !parseIPv6(s, i + 1, j, null)) {
+        throw new SipParseError(code, 'Bad IPv6 reference in parameter value');
+      }
+      i = j + 1;
+    } else {
+      // token, and hostname / IPv4address, which are made of token characters.
+      const bare = bareIpv6Name !== undefined && nameIs(b, ns, pNameTo, bareIpv6Name);
+      i = scanSetB(b, i, n, bare ? TOKEN_COLON : tok);
+    }
+    if (i === vs) {
+      throw new SipParseError(code, 'Empty parameter value');
+    }
+    pValueFrom = vs;
+    pValueTo = i;
+    i = skipWsB(b, i, n);
+  }
+  return i;
+}
+
+/** {@link quotedEnd} over bytes: the index after the quoted-string at `b[i]`, or throw `code`. */
+export function quotedEndB(b: Uint8Array, i: number, n: number, code: SipErrorCode): number {
+  const e = scanQuotedB(b, i, n);
+  if (e === QUOTE_UNTERMINATED) {
+    throw new SipParseError(code, 'Unterminated quoted-string');
+  }
+  if (e < 0) {
+    throw new SipParseError(code, 'Bad character in quoted-string');
+  }
+  return e;
 }
 
 /**

@@ -9,7 +9,7 @@ import { SipParseError } from '../core/errors.js';
 import { TOKEN } from './chars.js';
 import { asciiLower } from './chars.js';
 import { HeaderField, RawSource } from './header-field.js';
-import { knownName } from './header-names.js';
+import { knownNameBytes } from './header-names.js';
 import { SipRequest } from './sip-request.js';
 import { SipResponse } from './sip-response.js';
 
@@ -43,6 +43,7 @@ const CR = 13;
 const LF = 10;
 const SP = 32;
 const HTAB = 9;
+const COLON = 0x3a;
 
 /** Content-Length values longer than this cannot be valid under any limit we accept. */
 const MAX_LENGTH_DIGITS = 10;
@@ -95,90 +96,75 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): SipMessag
     throw new SipParseError('SIP_ERR_HEAD_TOO_LARGE');
   }
 
-  const head = buf.toString('latin1', start, headEnd);
-  const src = new RawSource(buf, start, head);
+  // Decoded from byte 0, so that an offset into the text is an offset into the buffer: the
+  // header grammars read bytes (a Buffer read costs well under half of a charCodeAt here) and
+  // cut strings out of the text with the same offsets.
+  const head = buf.toString('latin1', 0, headEnd);
+  const src = new RawSource(buf, 0, head);
   const headLen = head.length;
-  let eol = head.indexOf('\n');
+  let eol = head.indexOf('\n', start);
   if (eol < 0) {
     eol = headLen;
   }
-  const startLine = head.charCodeAt(eol - 1) === CR ? head.slice(0, eol - 1) : head.slice(0, eol);
+  const startLine = head.slice(start, buf[eol - 1] === CR ? eol - 1 : eol);
   // The start line is checked before the headers so that its error, the most telling, wins.
   const sl = parseStartLine(startLine);
 
   // ---- header lines ----
   const headers: HeaderField[] = [];
-  let contentLength = -1;
   let bodyStart = headEnd + sepLen;
   let pos = eol + 1;
-  // The field being assembled; continuation lines extend it (RFC 3261 §7.3.1 folding).
-  let curName = '';
-  let curValue = '';
-  let curRawStart = -1;
-  let curRawEnd = -1;
-  let curFolded = false;
-
   while (pos < headLen) {
     let end = head.indexOf('\n', pos);
     if (end < 0) {
       end = headLen;
     }
-    const lineEnd = head.charCodeAt(end - 1) === CR ? end - 1 : end;
+    const lineEnd = buf[end - 1] === CR ? end - 1 : end;
     if (lineEnd === pos) {
       // An empty line before the CRLFCRLF we found: a bare-LF peer ended its headers here and
       // the CRLFCRLF lies in the body.
-      bodyStart = start + end + 1;
+      bodyStart = end + 1;
       break;
     }
-    const first = head.charCodeAt(pos);
+    const first = buf[pos]!;
     if (first === SP || first === HTAB) {
       // RFC 3261 §7.3.1: "Header fields can be extended over multiple lines by preceding each
       // extra line with at least one SP or horizontal tab (HT). The line break and the
       // whitespace at the beginning of the next line are treated as a single SP character."
-      if (curRawStart < 0) {
+      const last = headers.length - 1;
+      if (last < 0) {
         throw new SipParseError('SIP_ERR_HEADER_SYNTAX', 'Continuation Line Before Any Header');
       }
-      const more = trimWs(head.slice(pos, lineEnd));
-      if (more.length > 0) {
-        curValue = curValue.length > 0 ? `${curValue} ${more}` : more;
-      }
-      curRawEnd = lineEnd;
-      curFolded = true;
+      headers[last] = unfold(headers[last]!, src, pos, lineEnd);
     } else {
-      if (curRawStart >= 0) {
-        pushField(headers, src, curName, curValue, curFolded, curRawStart, curRawEnd, maxHeaders);
+      if (headers.length >= maxHeaders) {
+        throw new SipParseError('SIP_ERR_TOO_MANY_HEADERS');
       }
-      const colon = head.indexOf(':', pos);
-      if (colon < 0 || colon >= lineEnd) {
-        throw new SipParseError('SIP_ERR_HEADER_SYNTAX', 'Header Line Without Colon');
+      // header-name HCOLON, HCOLON = *( SP / HTAB ) ":" SWS: the name is scanned over the bytes
+      // as a token, which also finds the colon.
+      let j = pos;
+      while (j < lineEnd && TOKEN[buf[j]!] === 1) {
+        j++;
       }
-      // header-name HCOLON: HCOLON = *( SP / HTAB ) ":" SWS
-      let nameEnd = colon;
-      while (nameEnd > pos && isWs(head.charCodeAt(nameEnd - 1))) {
-        nameEnd--;
+      let colon = j;
+      while (colon < lineEnd && (buf[colon] === SP || buf[colon] === HTAB)) {
+        colon++;
       }
-      curName = knownName(head, pos, nameEnd) ?? otherName(head, pos, nameEnd);
-      let vs = colon + 1;
-      while (vs < lineEnd && isWs(head.charCodeAt(vs))) {
-        vs++;
+      if (j === pos || colon === lineEnd || buf[colon] !== COLON) {
+        throw badHeaderLine(head, pos, lineEnd);
       }
-      let ve = lineEnd;
-      while (ve > vs && isWs(head.charCodeAt(ve - 1))) {
-        ve--;
-      }
-      curValue = head.slice(vs, ve);
-      curRawStart = pos;
-      curRawEnd = lineEnd;
-      curFolded = false;
+      const name = knownNameBytes(buf, pos, j) ?? otherName(head, pos, j);
+      headers.push(HeaderField.received(name, src, pos, lineEnd, colon));
     }
     pos = end + 1;
   }
-  if (curRawStart >= 0) {
-    pushField(headers, src, curName, curValue, curFolded, curRawStart, curRawEnd, maxHeaders);
-  }
+  let contentLength = -1;
   for (const h of headers) {
     if (h.name === 'content-length') {
-      const n = parseContentLength(h.value);
+      const n =
+        h.valueFrom >= 0
+          ? contentLengthAt(buf, h.valueFrom, h.end)
+          : contentLengthAt(Buffer.from(h.value, 'latin1'), 0, h.value.length);
       // Two Content-Length values that disagree leave the body length unknowable (RFC 4475
       // §3.3.9, mcl01).
       if (contentLength >= 0 && n !== contentLength) {
@@ -220,37 +206,38 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): SipMessag
     : new SipResponse(sl.status, sl.reason, headers, body, source, startLine, sl.version);
 }
 
-function pushField(
-  headers: HeaderField[],
-  src: RawSource,
-  name: string,
-  value: string,
-  folded: boolean,
-  rawStart: number,
-  rawEnd: number,
-  maxHeaders: number,
-): void {
-  if (headers.length >= maxHeaders) {
-    throw new SipParseError('SIP_ERR_TOO_MANY_HEADERS');
+/** A continuation line at `[from, to)` joined to the field before it. */
+function unfold(prev: HeaderField, src: RawSource, from: number, to: number): HeaderField {
+  const more = trimWs(src.text.slice(from, to));
+  let value = prev.value;
+  if (more.length > 0) {
+    value = value.length > 0 ? `${value} ${more}` : more;
   }
-  headers.push(new HeaderField(name, folded ? trimWs(value) : value, src, rawStart, rawEnd));
+  return new HeaderField(prev.name, value, src, prev.start, to);
 }
 
-/** A header name that is not one of the common ones: checked as a token and lower-cased. */
+/**
+ * The error for a header line whose name is not a token followed by HCOLON: no colon at all, or
+ * something else before it.
+ */
+function badHeaderLine(head: string, from: number, lineEnd: number): SipParseError {
+  const colon = head.indexOf(':', from);
+  if (colon < 0 || colon >= lineEnd) {
+    return new SipParseError('SIP_ERR_HEADER_SYNTAX', 'Header Line Without Colon');
+  }
+  return new SipParseError('SIP_ERR_HEADER_SYNTAX', 'Malformed Header Name');
+}
+
+/** A header name (token characters, checked) that is not one of the common ones, lower-cased. */
 function otherName(head: string, from: number, to: number): string {
-  let upper = false;
+  const name = head.slice(from, to);
   for (let i = from; i < to; i++) {
     const c = head.charCodeAt(i);
-    if (c > 0xff || TOKEN[c] === 0) {
-      throw new SipParseError('SIP_ERR_HEADER_SYNTAX', 'Malformed Header Name');
+    if (c >= 0x41 && c <= 0x5a) {
+      return asciiLower(name);
     }
-    upper ||= c >= 0x41 && c <= 0x5a;
   }
-  if (from === to) {
-    throw new SipParseError('SIP_ERR_HEADER_SYNTAX', 'Malformed Header Name');
-  }
-  const name = head.slice(from, to);
-  return upper ? asciiLower(name) : name;
+  return name;
 }
 
 /** The checked parts of a start line. */
@@ -341,16 +328,29 @@ function checkVersion(v: string): string {
   throw new SipParseError('SIP_ERR_VERSION', `Version Not Supported (${v})`);
 }
 
-/** Content-Length = 1*DIGIT (RFC 3261 §20.14). Signs, spaces and hex are errors (RFC 4475 ncl). */
-function parseContentLength(value: string): number {
-  if (
-    value.length === 0 ||
-    value.length > MAX_LENGTH_DIGITS ||
-    !isDigitRange(value, 0, value.length)
-  ) {
+/**
+ * Content-Length = 1*DIGIT (RFC 3261 §20.14) over `b[from, to)`, SP/HTAB around it allowed.
+ * Signs, inner spaces and hex are errors (RFC 4475 ncl).
+ */
+function contentLengthAt(b: Uint8Array, from: number, to: number): number {
+  while (from < to && (b[from] === SP || b[from] === HTAB)) {
+    from++;
+  }
+  while (to > from && (b[to - 1] === SP || b[to - 1] === HTAB)) {
+    to--;
+  }
+  if (to === from || to - from > MAX_LENGTH_DIGITS) {
     throw new SipParseError('SIP_ERR_CONTENT_LENGTH');
   }
-  return Number(value);
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = b[i]! - 0x30;
+    if (d < 0 || d > 9) {
+      throw new SipParseError('SIP_ERR_CONTENT_LENGTH');
+    }
+    n = n * 10 + d;
+  }
+  return n;
 }
 
 function startsWithSipSlash(s: string): boolean {

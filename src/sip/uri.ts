@@ -18,10 +18,8 @@ import {
   lowerSlice,
   table,
   parseIPv6,
-  scanHost,
-  scannedHost,
-  scanSet,
 } from './chars.js';
+import { bytesOf, hostHadUpper, scanHostB, scanSetB } from './bytes.js';
 import { formatParams } from './params.js';
 import {
   EMPTY_HEADERS,
@@ -67,16 +65,16 @@ const OPAQUE = table('!', [
 ]);
 
 /**
- * Index of the first character at or after `i` (before `end`) that is neither in `allowed` nor
- * part of an escape; `escaped = "%" HEXDIG HEXDIG`, so a `%` not followed by two hex digits throws.
+ * Index of the first byte at or after `i` (before `end`) that is neither in `allowed` nor part of
+ * an escape; `escaped = "%" HEXDIG HEXDIG`, so a `%` not followed by two hex digits throws.
  */
-function scanEscaped(s: string, i: number, end: number, allowed: Uint8Array, what: string) {
+function scanEscaped(b: Uint8Array, i: number, end: number, allowed: Uint8Array, what: string) {
   while (i < end) {
-    const c = s.charCodeAt(i);
+    const c = b[i]!;
     if (allowed[c] === 1) {
       i++;
     } else if (c === 0x25) {
-      if (i + 2 >= end || HEX[s.charCodeAt(i + 1)] !== 1 || HEX[s.charCodeAt(i + 2)] !== 1) {
+      if (i + 2 >= end || HEX[b[i + 1]!] !== 1 || HEX[b[i + 2]!] !== 1) {
         fail(`Bad escape in ${what}`);
       }
       i += 3;
@@ -93,74 +91,88 @@ function scanEscaped(s: string, i: number, end: number, allowed: Uint8Array, wha
  * SIP_ERR_URI with a reason naming the part that is wrong.
  */
 export function parseUri(text: string): Uri {
-  const n = text.length;
+  return parseUriAt(text, bytesOf(text), 0, text.length);
+}
+
+/** {@link parseUri} over exactly `b[from, to)` (see src/sip/bytes.ts for the `(s, b)` pair). */
+export function parseUriAt(s: string, b: Uint8Array, from: number, to: number): Uri {
   // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":"
-  if (ALPHA[text.charCodeAt(0)] !== 1) {
+  if (from >= to || ALPHA[b[from]!] !== 1) {
     fail('Bad URI scheme');
   }
-  const i = scanSet(text, 1, SCHEME);
-  if (text.charCodeAt(i) !== 0x3a) {
+  const i = scanSetB(b, from + 1, to, SCHEME);
+  if (i >= to || b[i] !== 0x3a) {
     fail('Missing URI scheme');
   }
-  const c0 = text.charCodeAt(0) | 0x20;
-  const c1 = text.charCodeAt(1) | 0x20;
-  const c2 = text.charCodeAt(2) | 0x20;
+  const len = i - from;
+  const c0 = b[from]! | 0x20;
+  const c1 = b[from + 1]! | 0x20;
+  const c2 = b[from + 2]! | 0x20;
   if (c0 === 0x73 && c1 === 0x69 && c2 === 0x70) {
-    if (i === 3) {
-      return parseSip(text, 'sip', 4);
+    if (len === 3) {
+      return parseSip(s, b, 'sip', i + 1, to);
     }
-    if (i === 4 && (text.charCodeAt(3) | 0x20) === 0x73) {
-      return parseSip(text, 'sips', 5);
+    if (len === 4 && (b[from + 3]! | 0x20) === 0x73) {
+      return parseSip(s, b, 'sips', i + 1, to);
     }
-  } else if (i === 3 && c0 === 0x74 && c1 === 0x65 && c2 === 0x6c) {
-    return parseTel(text, 4);
+  } else if (len === 3 && c0 === 0x74 && c1 === 0x65 && c2 === 0x6c) {
+    return parseTel(s, b, i + 1, to);
   }
   // Any other absoluteURI: kept opaque, but never with whitespace or delimiters in it.
-  const j = scanSet(text, i + 1, OPAQUE);
-  if (j === i + 1 || j < n) {
+  const j = scanSetB(b, i + 1, to, OPAQUE);
+  if (j === i + 1 || j < to) {
     fail('Bad character in URI');
   }
-  return { kind: 'other', scheme: lowerSlice(text, 0, i), rest: text.slice(i + 1) };
+  return { kind: 'other', scheme: lowerSlice(s, from, i), rest: s.slice(i + 1, to) };
 }
 
 /** SIP-URI = "sip:" [ userinfo ] hostport uri-parameters [ headers ] (and SIPS-URI). */
-function parseSip(text: string, scheme: 'sip' | 'sips', start: number): SipUri {
-  const n = text.length;
+function parseSip(
+  s: string,
+  b: Uint8Array,
+  scheme: 'sip' | 'sips',
+  start: number,
+  n: number,
+): SipUri {
   let user: string | null = null;
   let password: string | null = null;
   let i = start;
   // The user part may hold ";", "?", "=" and "," (RFC 4475 §3.1.1.9 semiuri, §3.1.1.2 intmeth), so only
   // an "@" reached before any character userinfo cannot contain says that userinfo is present.
-  const at = scanSet(text, start, USERINFO);
-  if (text.charCodeAt(at) === 0x40) {
+  const at = scanSetB(b, start, n, USERINFO);
+  if (at < n && b[at] === 0x40) {
     // userinfo = ( user / telephone-subscriber ) [ ":" password ] "@"
-    const colon = scanEscaped(text, start, at, USER, 'URI user');
+    const colon = scanEscaped(b, start, at, USER, 'URI user');
     if (colon === start) {
       fail('Empty URI user');
     }
-    user = text.slice(start, colon);
+    user = s.slice(start, colon);
     if (colon < at) {
       // The user part stops only at ":" (the look-ahead admitted nothing else it lacks).
-      if (scanEscaped(text, colon + 1, at, PASSWORD, 'URI password') !== at) {
+      if (scanEscaped(b, colon + 1, at, PASSWORD, 'URI password') !== at) {
         fail('Bad character in URI password');
       }
-      password = text.slice(colon + 1, at);
+      password = s.slice(colon + 1, at);
     }
     i = at + 1;
   }
   // hostport = host [ ":" port ]
-  const hostEnd = scanHost(text, i);
+  const hostEnd = scanHostB(s, b, i, n);
   if (hostEnd < 0) {
     fail('Bad URI host');
   }
-  const host = scannedHost(text, i, hostEnd);
+  const host = hostHadUpper ? lowerSlice(s, i, hostEnd) : s.slice(i, hostEnd);
   i = hostEnd;
   let port: number | null = null;
-  if (text.charCodeAt(i) === 0x3a) {
+  if (i < n && b[i] === 0x3a) {
     const ps = ++i;
     let v = 0;
-    while (i < n && DIGIT[text.charCodeAt(i)] === 1 && v <= 65535) {
-      v = v * 10 + text.charCodeAt(i) - 0x30;
+    while (i < n && v <= 65535) {
+      const d = b[i]! - 0x30;
+      if (d < 0 || d > 9) {
+        break;
+      }
+      v = v * 10 + d;
       i++;
     }
     if (i === ps || v > 65535) {
@@ -170,29 +182,29 @@ function parseSip(text: string, scheme: 'sip' | 'sips', start: number): SipUri {
   }
   // uri-parameters = *( ";" uri-parameter ); other-param = pname [ "=" pvalue ]
   let params: Params = EMPTY_PARAMS;
-  if (text.charCodeAt(i) === 0x3b) {
+  if (i < n && b[i] === 0x3b) {
     const m = new Map<string, string | null>();
-    i = parseUriParams(text, i, false, m);
+    i = parseUriParams(s, b, i, n, false, m);
     params = m;
   }
   // headers = "?" header *( "&" header ); header = hname "=" hvalue
   let headers: ReadonlyMap<string, string> = EMPTY_HEADERS;
-  if (text.charCodeAt(i) === 0x3f) {
+  if (i < n && b[i] === 0x3f) {
     const h = new Map<string, string>();
     headers = h;
     do {
       const ns = ++i;
-      i = scanEscaped(text, i, n, HNV, 'URI header');
-      if (i === ns || text.charCodeAt(i) !== 0x3d) {
+      i = scanEscaped(b, i, n, HNV, 'URI header');
+      if (i === ns || i >= n || b[i] !== 0x3d) {
         fail('Bad URI header');
       }
       const vs = ++i;
-      i = scanEscaped(text, i, n, HNV, 'URI header');
-      const name = text.slice(ns, vs - 1);
+      i = scanEscaped(b, i, n, HNV, 'URI header');
+      const name = s.slice(ns, vs - 1);
       if (!h.has(name)) {
-        h.set(name, text.slice(vs, i));
+        h.set(name, s.slice(vs, i));
       }
-    } while (text.charCodeAt(i) === 0x26);
+    } while (i < n && b[i] === 0x26);
   }
   if (i < n) {
     fail('Bad character in SIP URI');
@@ -206,27 +218,28 @@ function parseSip(text: string, scheme: 'sip' | 'sips', start: number): SipUri {
  * 1*( alphanum / "-" ) for tel (RFC 3966 §3).
  */
 function parseUriParams(
-  text: string,
+  s: string,
+  b: Uint8Array,
   i: number,
+  n: number,
   tel: boolean,
   params: Map<string, string | null>,
 ): number {
-  const n = text.length;
-  while (text.charCodeAt(i) === 0x3b) {
+  while (i < n && b[i] === 0x3b) {
     const ns = ++i;
-    i = tel ? scanSet(text, i, TEL_PNAME) : scanEscaped(text, i, n, PARAMCHAR, 'URI parameter');
+    i = tel ? scanSetB(b, i, n, TEL_PNAME) : scanEscaped(b, i, n, PARAMCHAR, 'URI parameter');
     if (i === ns) {
       fail('Empty URI parameter name');
     }
-    const name = paramKey(text.slice(ns, i));
+    const name = paramKey(s.slice(ns, i));
     let value: string | null = null;
-    if (text.charCodeAt(i) === 0x3d) {
+    if (i < n && b[i] === 0x3d) {
       const vs = ++i;
-      i = scanEscaped(text, i, n, PARAMCHAR, 'URI parameter');
+      i = scanEscaped(b, i, n, PARAMCHAR, 'URI parameter');
       if (i === vs) {
         fail('Empty URI parameter value');
       }
-      value = text.slice(vs, i);
+      value = s.slice(vs, i);
     }
     if (!params.has(name)) {
       params.set(name, value);
@@ -261,14 +274,13 @@ function paramKey(raw: string): string {
  * isub included, is held to paramchar: isub's grammar (1*uric) would also admit `?`, `@`, `=`
  * and `,`, a deliberate narrowing since none is seen in practice.
  */
-function parseTel(text: string, start: number): TelUri {
-  const n = text.length;
-  const global = text.charCodeAt(start) === 0x2b;
+function parseTel(s: string, b: Uint8Array, start: number, n: number): TelUri {
+  const global = start < n && b[start] === 0x2b;
   const allowed = global ? PHONEDIGIT : PHONEDIGIT_HEX;
   let i = global ? start + 1 : start;
   let digits = 0;
   for (; i < n; i++) {
-    const c = text.charCodeAt(i);
+    const c = b[i]!;
     if (allowed[c] !== 1) {
       break;
     }
@@ -279,9 +291,9 @@ function parseTel(text: string, start: number): TelUri {
   if (digits === 0) {
     fail('Bad tel URI number');
   }
-  const number = text.slice(start, i);
+  const number = s.slice(start, i);
   const params = new Map<string, string | null>();
-  i = parseUriParams(text, i, true, params);
+  i = parseUriParams(s, b, i, n, true, params);
   if (i < n) {
     fail('Bad character in tel URI');
   }

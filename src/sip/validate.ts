@@ -16,7 +16,7 @@
  */
 import { SipParseError } from '../core/errors.js';
 import { displayName, SINGLE_VALUE } from './header-names.js';
-import { checkContactSyntax } from './headers/name-addr.js';
+import { checkContactOf } from './fields.js';
 import type { SipMessage } from './message.js';
 import type { SipRequest } from './sip-request.js';
 import type { SipResponse } from './sip-response.js';
@@ -77,8 +77,10 @@ export function validateRequest(req: SipRequest, options: ValidateOptions = {}):
     if (options.strictAddresses === true) {
       req.contact();
     } else if (req.method === 'REGISTER') {
-      for (const value of req.getAll('contact')) {
-        checkContactSyntax(value);
+      for (const h of req.headers) {
+        if (h.name === 'contact') {
+          checkContactOf(h);
+        }
       }
     }
   }

@@ -3,7 +3,8 @@
  */
 
 import { SipParseError } from '../../core/errors.js';
-import { TOKEN, scanSet, skipWs, trimEndWs } from '../chars.js';
+import { bytesOf, scanSetB, skipWsB, trimEndWsB } from '../bytes.js';
+import { TOKEN } from '../chars.js';
 import type { CSeq } from '../types.js';
 
 function fail(reason: string): never {
@@ -20,18 +21,23 @@ const SEQ_LIMIT = 0x80000000;
  * since methods are case-sensitive (§7.1).
  */
 export function parseCSeq(value: string): CSeq {
-  const n = trimEndWs(value, 0, value.length);
-  const ds = skipWs(value, 0);
+  return parseCSeqAt(value, bytesOf(value), 0, value.length);
+}
+
+/** {@link parseCSeq} over `b[from, to)` (see src/sip/bytes.ts); whitespace around allowed. */
+export function parseCSeqAt(s: string, b: Uint8Array, from: number, to: number): CSeq {
+  const n = trimEndWsB(b, from, to);
+  const ds = skipWsB(b, from, n);
   let i = ds;
   let seq = 0;
   for (; i < n; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) {
+    const d = b[i]! - 0x30;
+    if (d < 0 || d > 9) {
       break;
     }
     // Stop growing once out of range; the digits still have to be digits.
     if (seq < SEQ_LIMIT) {
-      seq = seq * 10 + c - 0x30;
+      seq = seq * 10 + d;
     }
   }
   if (i === ds) {
@@ -40,18 +46,58 @@ export function parseCSeq(value: string): CSeq {
   if (seq >= SEQ_LIMIT) {
     fail('CSeq number not below 2**31');
   }
-  const ms = skipWs(value, i);
+  const ms = skipWsB(b, i, n);
   if (ms >= n) {
     fail('Missing CSeq method');
   }
   if (ms === i) {
     fail('Bad character in CSeq number');
   }
-  const me = scanSet(value, ms, TOKEN);
+  const me = scanSetB(b, ms, n, TOKEN);
   if (me === ms || me !== n) {
     fail('Bad CSeq method');
   }
-  return { seq, method: value.slice(ms, me) };
+  return { seq, method: methodAt(s, b, ms, me) };
+}
+
+/** The methods of RFC 3261 and its extensions, as interned constants. */
+const METHODS = [
+  'INVITE',
+  'ACK',
+  'BYE',
+  'CANCEL',
+  'OPTIONS',
+  'REGISTER',
+  'PRACK',
+  'SUBSCRIBE',
+  'NOTIFY',
+  'PUBLISH',
+  'INFO',
+  'REFER',
+  'MESSAGE',
+  'UPDATE',
+];
+
+/**
+ * The method token at `b[from, to)`: a constant for the standard methods (no slice, and later
+ * comparisons with the request method compare pointers), else a slice. Methods are
+ * case-sensitive (RFC 3261 §7.1), so the match is exact.
+ */
+export function methodAt(s: string, b: Uint8Array, from: number, to: number): string {
+  const len = to - from;
+  const first = b[from];
+  for (const m of METHODS) {
+    if (m.length === len && m.charCodeAt(0) === first) {
+      let k = 1;
+      while (k < len && b[from + k] === m.charCodeAt(k)) {
+        k++;
+      }
+      if (k === len) {
+        return m;
+      }
+    }
+  }
+  return s.slice(from, to);
 }
 
 /** Write a CSeq value: `seq method`. */

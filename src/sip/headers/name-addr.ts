@@ -11,94 +11,100 @@
  */
 
 import { SipParseError } from '../../core/errors.js';
-import { TOKEN, quoteString, scanSet, skipWs, trimEndWs, unquoteRange } from '../chars.js';
-import { formatParams, parseParams, quotedEnd } from '../params.js';
-import { formatUri, parseUri } from '../uri.js';
-import type { ContactValue, NameAddr, Params } from '../types.js';
+import { bytesOf, scanSetB, skipWsB, trimEndWsB } from '../bytes.js';
+import { TOKEN, quoteString, unquoteRange } from '../chars.js';
+import { formatParams, paramValueAt, paramsEnd, parseParamsAt, quotedEndB } from '../params.js';
+import { formatUri, parseUriAt } from '../uri.js';
+import { EMPTY_PARAMS, type ContactValue, type NameAddr, type Params } from '../types.js';
 
 function fail(reason: string): never {
   throw new SipParseError('SIP_ERR_NAME_ADDR', reason);
 }
 
-/** An address element with its URI still unparsed. */
-interface Parsed {
-  displayName: string | null;
-  quoted: boolean;
-  uriText: string;
-  bracketed: boolean;
-  params: Params;
-  /** Index after the element and the whitespace following it. */
-  end: number;
-}
-
-function toNameAddr(r: Parsed): NameAddr {
-  return {
-    displayName: r.displayName,
-    quoted: r.quoted,
-    uri: parseUri(r.uriText),
-    uriText: r.uriText,
-    bracketed: r.bracketed,
-    params: r.params,
-  };
-}
+// What the last scanAddress call found (module slots rather than a result object: the tag
+// readers run on every message and need none of it).
+let aDisplay: string | null = null;
+let aQuoted = false;
+let aUriFrom = 0;
+let aUriTo = 0;
+let aBracketed = false;
+let aParams: Params = EMPTY_PARAMS;
+let aWanted: string | null | undefined = undefined;
 
 /**
- * Parse one element starting at `start`. URI errors surface as SIP_ERR_URI and header parameter
- * errors as SIP_ERR_PARAM; everything else about the address is SIP_ERR_NAME_ADDR.
+ * Scan one address element starting at `start` in `b[.., n)` and return the index after it and
+ * the whitespace following it. With `full`, the display name and the parameter map are built
+ * (in the slots above); without, the syntax is still checked in full but only the value of the
+ * header parameter `want` is kept (in `aWanted`). The URI is located, never parsed here. URI
+ * errors surface as SIP_ERR_URI when the caller parses it and header parameter errors as
+ * SIP_ERR_PARAM; everything else about the address is SIP_ERR_NAME_ADDR.
  */
-function parseAt(s: string, start: number): Parsed {
-  const n = s.length;
-  let i = skipWs(s, start);
-  let displayName: string | null = null;
-  let quoted = false;
-  const c = s.charCodeAt(i);
+function scanAddress(
+  s: string,
+  b: Uint8Array,
+  start: number,
+  n: number,
+  full: boolean,
+  want: string,
+): number {
+  const tok = TOKEN;
+  let i = skipWsB(b, start, n);
+  aDisplay = null;
+  aQuoted = false;
+  const c = i < n ? b[i]! : -1;
   if (c === 0x22) {
-    const e = quotedEnd(s, i, 'SIP_ERR_NAME_ADDR');
-    displayName = unquoteRange(s, i + 1, e - 1);
-    quoted = true;
-    i = skipWs(s, e);
-    if (s.charCodeAt(i) !== 0x3c) {
+    const e = quotedEndB(b, i, n, 'SIP_ERR_NAME_ADDR');
+    if (full) {
+      aDisplay = unquoteRange(s, i + 1, e - 1);
+    }
+    aQuoted = true;
+    i = skipWsB(b, e, n);
+    if (i >= n || b[i] !== 0x3c) {
       fail('Missing < after quoted display name');
     }
   } else if (c !== 0x3c) {
     const ts = i;
-    i = scanSet(s, i, TOKEN);
+    i = scanSetB(b, i, n, tok);
     if (i === ts) {
       fail(i === n || c === 0x2c ? 'Empty address' : 'Bad character at start of address');
     }
-    if (s.charCodeAt(i) === 0x3a) {
+    if (i < n && b[i] === 0x3a) {
       // A token followed by ":" is a URI scheme: the addr-spec form, without angle brackets.
-      return parseBare(s, ts);
+      return scanBare(s, b, ts, n, full, want);
     }
     // display-name = *(token LWS): runs of whitespace fold to one SP; the name is rebuilt only
     // when a separator is not already a single SP, so the usual case is one slice.
     let tokenEnd = i;
     let name: string | null = null;
     for (;;) {
-      i = skipWs(s, tokenEnd);
-      const d = s.charCodeAt(i);
+      i = skipWsB(b, tokenEnd, n);
+      const d = i < n ? b[i]! : -1;
       if (d === 0x3c) {
         break;
       }
-      if (TOKEN[d] !== 1) {
+      if (d < 0 || tok[d] !== 1) {
         fail(i === n ? 'Missing <addr-spec> after display name' : 'Bad character in display name');
       }
       const tokenStart = i;
-      i = scanSet(s, i, TOKEN);
-      if (name !== null) {
+      i = scanSetB(b, i, n, tok);
+      if (!full) {
+        // Only the syntax matters.
+      } else if (name !== null) {
         name += ' ' + s.slice(tokenStart, i);
-      } else if (tokenStart - tokenEnd !== 1 || s.charCodeAt(tokenEnd) !== 0x20) {
+      } else if (tokenStart - tokenEnd !== 1 || b[tokenEnd] !== 0x20) {
         name = s.slice(ts, tokenEnd) + ' ' + s.slice(tokenStart, i);
       }
       tokenEnd = i;
     }
-    displayName = name ?? s.slice(ts, tokenEnd);
+    if (full) {
+      aDisplay = name ?? s.slice(ts, tokenEnd);
+    }
   }
   // LAQUOT addr-spec RAQUOT: nothing but the URI between the brackets (RFC 4475 badaspec).
   const us = i + 1;
   let j = us;
   for (; j < n; j++) {
-    const d = s.charCodeAt(j);
+    const d = b[j];
     if (d === 0x3e) {
       break;
     }
@@ -109,9 +115,10 @@ function parseAt(s: string, start: number): Parsed {
   if (j === n) {
     fail('Unterminated <addr-spec>');
   }
-  const p = parseParams(s, j + 1, 'SIP_ERR_PARAM');
-  const uriText = s.slice(us, j);
-  return { displayName, quoted, uriText, bracketed: true, params: p.params, end: p.end };
+  aUriFrom = us;
+  aUriTo = j;
+  aBracketed = true;
+  return scanHeaderParams(s, b, j + 1, n, full, want);
 }
 
 /**
@@ -119,11 +126,17 @@ function parseAt(s: string, start: number): Parsed {
  * URI containing a comma, question mark or semicolon must be bracketed, so the URI ends at the
  * first ";", "," or whitespace and a "?" in it is an error.
  */
-function parseBare(s: string, start: number): Parsed {
-  const n = s.length;
+function scanBare(
+  s: string,
+  b: Uint8Array,
+  start: number,
+  n: number,
+  full: boolean,
+  want: string,
+): number {
   let j = start;
   for (; j < n; j++) {
-    const d = s.charCodeAt(j);
+    const d = b[j];
     if (d === 0x3b || d === 0x2c || d === 0x20 || d === 0x09) {
       break;
     }
@@ -131,15 +144,37 @@ function parseBare(s: string, start: number): Parsed {
       fail('URI with ? must be enclosed in <>');
     }
   }
-  const p = parseParams(s, j, 'SIP_ERR_PARAM');
-  const uriText = s.slice(start, j);
+  aUriFrom = start;
+  aUriTo = j;
+  aBracketed = false;
+  return scanHeaderParams(s, b, j, n, full, want);
+}
+
+function scanHeaderParams(
+  s: string,
+  b: Uint8Array,
+  i: number,
+  n: number,
+  full: boolean,
+  want: string,
+): number {
+  if (full) {
+    aParams = parseParamsAt(s, b, i, n, 'SIP_ERR_PARAM');
+  } else {
+    aWanted = paramValueAt(s, b, i, n, 'SIP_ERR_PARAM', want);
+  }
+  return paramsEnd;
+}
+
+/** The NameAddr of the element the last full scanAddress call found. */
+function scanned(s: string, b: Uint8Array): NameAddr {
   return {
-    displayName: null,
-    quoted: false,
-    uriText,
-    bracketed: false,
-    params: p.params,
-    end: p.end,
+    displayName: aDisplay,
+    quoted: aQuoted,
+    uri: parseUriAt(s, b, aUriFrom, aUriTo),
+    uriText: s.slice(aUriFrom, aUriTo),
+    bracketed: aBracketed,
+    params: aParams,
   };
 }
 
@@ -149,7 +184,16 @@ function parseBare(s: string, start: number): Parsed {
  * throws SIP_ERR_NAME_ADDR.
  */
 export function parseNameAddr(value: string): NameAddr {
-  return toNameAddr(parseSingle(value));
+  return parseNameAddrAt(value, bytesOf(value), 0, value.length);
+}
+
+/** {@link parseNameAddr} over `b[from, to)` (see src/sip/bytes.ts); whitespace around allowed. */
+export function parseNameAddrAt(s: string, b: Uint8Array, from: number, to: number): NameAddr {
+  const n = trimEndWsB(b, from, to);
+  if (scanAddress(s, b, from, n, true, '') !== n) {
+    fail('Unexpected character after address');
+  }
+  return scanned(s, b);
 }
 
 /**
@@ -158,15 +202,31 @@ export function parseNameAddr(value: string): NameAddr {
  * still checked; the URI itself is checked when the full address is parsed.
  */
 export function parseAddressParams(value: string): Params {
-  return parseSingle(value).params;
-}
-
-function parseSingle(value: string): Parsed {
-  const r = parseAt(value, 0);
-  if (r.end !== value.length) {
+  const b = bytesOf(value);
+  const n = trimEndWsB(b, 0, value.length);
+  if (scanAddress(value, b, 0, n, true, '') !== n) {
     fail('Unexpected character after address');
   }
-  return r;
+  return aParams;
+}
+
+/**
+ * The value of the header parameter `want` (lower-case) of a single address element over
+ * `b[from, to)`: undefined when absent, null when written without a value. The address syntax
+ * is checked as {@link parseAddressParams} checks it, without building anything else.
+ */
+export function addressParamAt(
+  s: string,
+  b: Uint8Array,
+  from: number,
+  to: number,
+  want: string,
+): string | null | undefined {
+  const n = trimEndWsB(b, from, to);
+  if (scanAddress(s, b, from, n, false, want) !== n) {
+    fail('Unexpected character after address');
+  }
+  return aWanted;
 }
 
 /**
@@ -174,19 +234,29 @@ function parseSingle(value: string): Parsed {
  * and no empty elements.
  */
 export function parseNameAddrList(value: string): NameAddr[] {
+  return parseNameAddrListAt(value, bytesOf(value), 0, value.length);
+}
+
+/** {@link parseNameAddrList} over `b[from, to)`; whitespace around allowed. */
+export function parseNameAddrListAt(
+  s: string,
+  b: Uint8Array,
+  from: number,
+  to: number,
+): NameAddr[] {
+  const n = trimEndWsB(b, from, to);
   const out: NameAddr[] = [];
-  const n = value.length;
-  let i = 0;
+  let i = from;
   for (;;) {
-    const r = parseAt(value, i);
-    out.push(toNameAddr(r));
-    if (r.end === n) {
+    const end = scanAddress(s, b, i, n, true, '');
+    out.push(scanned(s, b));
+    if (end === n) {
       return out;
     }
-    if (value.charCodeAt(r.end) !== 0x2c) {
+    if (b[end] !== 0x2c) {
       fail('Unexpected character after address');
     }
-    i = r.end + 1;
+    i = end + 1;
   }
 }
 
@@ -196,33 +266,44 @@ export function parseNameAddrList(value: string): NameAddr[] {
  * only this much; the registrar parses the full value.
  */
 export function checkContactSyntax(value: string): number {
-  const a = skipWs(value, 0);
-  if (trimEndWs(value, a, value.length) === a + 1 && value.charCodeAt(a) === 0x2a) {
+  return checkContactSyntaxAt(value, bytesOf(value), 0, value.length);
+}
+
+/** {@link checkContactSyntax} over `b[from, to)`; whitespace around allowed. */
+export function checkContactSyntaxAt(s: string, b: Uint8Array, from: number, to: number): number {
+  const a = skipWsB(b, from, to);
+  const n = trimEndWsB(b, a, to);
+  if (n === a + 1 && b[a] === 0x2a) {
     return 0;
   }
-  const n = value.length;
   let count = 0;
-  let i = 0;
+  let i = a;
   for (;;) {
-    const r = parseAt(value, i);
+    const end = scanAddress(s, b, i, n, false, '');
     count++;
-    if (r.end === n) {
+    if (end === n) {
       return count;
     }
-    if (value.charCodeAt(r.end) !== 0x2c) {
+    if (b[end] !== 0x2c) {
       fail('Unexpected character after address');
     }
-    i = r.end + 1;
+    i = end + 1;
   }
 }
 
 /** Contact = "Contact" HCOLON ( STAR / (contact-param *(COMMA contact-param))) (§20.10). */
 export function parseContact(value: string): ContactValue {
-  const a = skipWs(value, 0);
-  if (trimEndWs(value, a, value.length) === a + 1 && value.charCodeAt(a) === 0x2a) {
+  return parseContactAt(value, bytesOf(value), 0, value.length);
+}
+
+/** {@link parseContact} over `b[from, to)`; whitespace around allowed. */
+export function parseContactAt(s: string, b: Uint8Array, from: number, to: number): ContactValue {
+  const a = skipWsB(b, from, to);
+  const n = trimEndWsB(b, a, to);
+  if (n === a + 1 && b[a] === 0x2a) {
     return { star: true };
   }
-  return { star: false, contacts: parseNameAddrList(value) };
+  return { star: false, contacts: parseNameAddrListAt(s, b, a, n) };
 }
 
 /** True when `s` is tokens separated by single SPs: a display name that needs no quotes. */

@@ -5,6 +5,7 @@
 
 import { SipParseError } from '../../core/errors.js';
 import type { SipErrorCode } from '../../core/errors.js';
+import { bytesOf, scanSetB, skipWsB, trimEndWsB } from '../bytes.js';
 import { TOKEN, WORD, lowerSlice, scanSet, skipWs, trimEndWs } from '../chars.js';
 import { parseParams } from '../params.js';
 import type { Params, TokenWithParams } from '../types.js';
@@ -156,12 +157,29 @@ export function parseDeltaSeconds(
 
 /** Parse Max-Forwards: `1*DIGIT` in 0..255 (RFC 3261 §20.22); leading zeros allowed (`0068`). */
 export function parseMaxForwards(value: string): number {
-  const v = digits(value, 255);
-  if (v < 0 || v > 255) {
-    throw new SipParseError(
-      'SIP_ERR_MAX_FORWARDS',
-      v < 0 ? 'Max-Forwards is not a number' : 'Max-Forwards above 255',
-    );
+  return parseMaxForwardsAt(bytesOf(value), 0, value.length);
+}
+
+/** {@link parseMaxForwards} over `b[from, to)`; whitespace around allowed. */
+export function parseMaxForwardsAt(b: Uint8Array, from: number, to: number): number {
+  const a = skipWsB(b, from, to);
+  const e = trimEndWsB(b, a, to);
+  let v = 0;
+  for (let k = a; k < e; k++) {
+    const d = b[k]! - 0x30;
+    if (d < 0 || d > 9) {
+      throw new SipParseError('SIP_ERR_MAX_FORWARDS', 'Max-Forwards is not a number');
+    }
+    // Stop growing past the limit; the digits still have to be digits.
+    if (v <= 255) {
+      v = v * 10 + d;
+    }
+  }
+  if (e === a) {
+    throw new SipParseError('SIP_ERR_MAX_FORWARDS', 'Max-Forwards is not a number');
+  }
+  if (v > 255) {
+    throw new SipParseError('SIP_ERR_MAX_FORWARDS', 'Max-Forwards above 255');
   }
   return v;
 }
@@ -172,18 +190,23 @@ export function parseMaxForwards(value: string): number {
  * intmeth's `intmeth.word%ZK-!.*_+'@word\`~)(><:\/"][?}{` is valid.
  */
 export function parseCallId(value: string): string {
-  const a = skipWs(value, 0);
-  const b = trimEndWs(value, a, value.length);
-  let i = scanSet(value, a, WORD);
-  if (i > a && i < b && value.charCodeAt(i) === 0x40) {
+  return parseCallIdAt(value, bytesOf(value), 0, value.length);
+}
+
+/** {@link parseCallId} over `b[from, to)`; whitespace around allowed. */
+export function parseCallIdAt(s: string, b: Uint8Array, from: number, to: number): string {
+  const a = skipWsB(b, from, to);
+  const e = trimEndWsB(b, a, to);
+  let i = scanSetB(b, a, e, WORD);
+  if (i > a && i < e && b[i] === 0x40) {
     const ws = i + 1;
-    i = scanSet(value, ws, WORD);
+    i = scanSetB(b, ws, e, WORD);
     if (i === ws) {
       i = -1;
     }
   }
-  if (i === a || i !== b) {
+  if (i === a || i !== e) {
     throw new SipParseError('SIP_ERR_CALL_ID', 'Bad Call-ID');
   }
-  return value.slice(a, b);
+  return s.slice(a, e);
 }

@@ -15,18 +15,17 @@
 
 import { SipParseError } from '../../core/errors.js';
 import {
-  DIGIT,
-  TOKEN,
-  isIPv4,
-  parseIPv6,
-  scanHost,
-  scannedHost,
-  scanSet,
-  skipWs,
-  upperSlice,
-} from '../chars.js';
-import { formatParams, parseParams } from '../params.js';
-import type { Via } from '../types.js';
+  boundedNumberB,
+  bytesOf,
+  hostHadUpper,
+  scanHostB,
+  scanSetB,
+  skipWsB,
+  trimEndWsB,
+} from '../bytes.js';
+import { DIGIT, TOKEN, isIPv4, lowerSlice, parseIPv6, scanHost, upperSlice } from '../chars.js';
+import { formatParams, paramsEnd, parseParamsAt } from '../params.js';
+import type { Params, Via } from '../types.js';
 
 function fail(reason: string): never {
   throw new SipParseError('SIP_ERR_VIA', reason);
@@ -53,60 +52,69 @@ function boundedNumber(s: string, max: number): number {
 }
 
 /** The index of the SLASH (`SWS "/" SWS`) after a sent-protocol token ending at `e`. */
-function slashAfter(s: string, e: number): number {
-  const k = skipWs(s, e);
-  if (s.charCodeAt(k) !== 0x2f) {
+function slashAfter(b: Uint8Array, e: number, n: number): number {
+  const k = skipWsB(b, e, n);
+  if (k >= n || b[k] !== 0x2f) {
     fail('Missing / in Via sent-protocol');
   }
   return k;
 }
 
 /** The end of the sent-protocol token at `i`, which must not be empty. */
-function tokenEnd(s: string, i: number, what: string): number {
-  const e = scanSet(s, i, TOKEN);
+function tokenEnd(b: Uint8Array, i: number, n: number, what: string): number {
+  const e = scanSetB(b, i, n, TOKEN);
   if (e === i) {
     fail(`Missing ${what} in Via sent-protocol`);
   }
   return e;
 }
 
-const TRANSPORTS = ['UDP', 'TCP', 'TLS', 'SCTP', 'WS', 'WSS'];
-
-/** The interned name of a common transport written in upper case at `s[a, b)`, if it is one. */
-function knownTransport(s: string, a: number, b: number): string | undefined {
-  const len = b - a;
-  for (const t of TRANSPORTS) {
-    if (t.length === len) {
-      let k = 0;
-      while (k < len && s.charCodeAt(a + k) === t.charCodeAt(k)) {
-        k++;
+/**
+ * The interned name of a common transport written in upper case at `b[a, e)`, if it is one:
+ * UDP, TCP, TLS, SCTP, WS, WSS.
+ */
+function knownTransport(b: Uint8Array, a: number, e: number): string | undefined {
+  const c0 = b[a];
+  switch (e - a) {
+    case 2:
+      return c0 === 0x57 && b[a + 1] === 0x53 ? 'WS' : undefined;
+    case 3: {
+      const c1 = b[a + 1];
+      const c2 = b[a + 2];
+      if (c0 === 0x55) {
+        return c1 === 0x44 && c2 === 0x50 ? 'UDP' : undefined;
       }
-      if (k === len) {
-        return t;
+      if (c0 === 0x54) {
+        return c1 === 0x43 && c2 === 0x50 ? 'TCP' : c1 === 0x4c && c2 === 0x53 ? 'TLS' : undefined;
       }
+      return c0 === 0x57 && c1 === 0x53 && c2 === 0x53 ? 'WSS' : undefined;
     }
+    case 4:
+      return c0 === 0x53 && b[a + 1] === 0x43 && b[a + 2] === 0x54 && b[a + 3] === 0x50
+        ? 'SCTP'
+        : undefined;
+    default:
+      return undefined;
   }
-  return undefined;
 }
 
-/** `SIP/2.0/` at `i`, exactly as nearly every element writes it. Character compares: in
- * optimised code they beat `startsWith`, which is a call into the runtime here. */
-function isSip20Slash(s: string, i: number): boolean {
+/** `SIP/2.0/` at `i` (before `n`), exactly as nearly every element writes it. */
+function isSip20Slash(b: Uint8Array, i: number, n: number): boolean {
   return (
-    s.charCodeAt(i) === 0x53 &&
-    s.charCodeAt(i + 1) === 0x49 &&
-    s.charCodeAt(i + 2) === 0x50 &&
-    s.charCodeAt(i + 3) === 0x2f &&
-    s.charCodeAt(i + 4) === 0x32 &&
-    s.charCodeAt(i + 5) === 0x2e &&
-    s.charCodeAt(i + 6) === 0x30 &&
-    s.charCodeAt(i + 7) === 0x2f
+    i + 8 < n &&
+    b[i] === 0x53 &&
+    b[i + 1] === 0x49 &&
+    b[i + 2] === 0x50 &&
+    b[i + 3] === 0x2f &&
+    b[i + 4] === 0x32 &&
+    b[i + 5] === 0x2e &&
+    b[i + 6] === 0x30 &&
+    b[i + 7] === 0x2f
   );
 }
 
 /** The known parameters must have their grammar; extensions are generic-params. */
-function checkParams(via: Via): void {
-  const p = via.params;
+function checkParams(p: Params): void {
   // via-branch = "branch" EQUAL token
   const branch = p.get('branch');
   // parseParams stores a token, a quoted-string or an IPv6reference; the first byte tells which.
@@ -142,70 +150,72 @@ function checkParams(via: Via): void {
   }
 }
 
-/** Parse one via-parm starting at `start`; `end` is after it and its trailing whitespace. */
-function parseAt(s: string, start: number): { via: Via; end: number } {
-  const n = s.length;
-  const ps = skipWs(s, start);
-  if (ps === n || s.charCodeAt(ps) === 0x2c) {
+/** Where the last {@link parseAt} call stopped: after the via-parm and its trailing whitespace. */
+let parsedEnd = 0;
+
+/** Parse one via-parm starting at `start` in `b[.., n)`; {@link parsedEnd} is set after it. */
+function parseAt(s: string, b: Uint8Array, start: number, n: number): Via {
+  const ps = skipWsB(b, start, n);
+  if (ps === n || b[ps] === 0x2c) {
     fail('Empty Via');
   }
   let protocol: string;
   let transport: string;
   let te: number;
-  if (isSip20Slash(s, ps) && TOKEN[s.charCodeAt(ps + 8)] === 1) {
+  if (isSip20Slash(b, ps, n) && TOKEN[b[ps + 8]!] === 1) {
     // The form nearly every element writes: no case folding, and a constant for the usual
     // transports instead of a slice.
     const ts = ps + 8;
-    te = scanSet(s, ts, TOKEN);
+    te = scanSetB(b, ts, n, TOKEN);
     protocol = 'SIP/2.0';
-    transport = knownTransport(s, ts, te) ?? upperSlice(s, ts, te);
+    transport = knownTransport(b, ts, te) ?? upperSlice(s, ts, te);
   } else {
-    const ne = tokenEnd(s, ps, 'protocol name');
-    const s1 = slashAfter(s, ne);
-    const vs = skipWs(s, s1 + 1);
-    const ve = tokenEnd(s, vs, 'protocol version');
-    const s2 = slashAfter(s, ve);
-    const ts = skipWs(s, s2 + 1);
-    te = tokenEnd(s, ts, 'transport');
+    const ne = tokenEnd(b, ps, n, 'protocol name');
+    const s1 = slashAfter(b, ne, n);
+    const vs = skipWsB(b, s1 + 1, n);
+    const ve = tokenEnd(b, vs, n, 'protocol version');
+    const s2 = slashAfter(b, ve, n);
+    const ts = skipWsB(b, s2 + 1, n);
+    te = tokenEnd(b, ts, n, 'transport');
     protocol = upperSlice(s, ps, ne) + '/' + upperSlice(s, vs, ve);
     transport = upperSlice(s, ts, te);
   }
   // LWS sent-by
-  const hs = skipWs(s, te);
+  const hs = skipWsB(b, te, n);
   if (hs === te) {
     fail('Missing whitespace before Via sent-by');
   }
-  const he = scanHost(s, hs);
+  const he = scanHostB(s, b, hs, n);
   if (he < 0) {
     fail('Bad Via sent-by host');
   }
-  const host = scannedHost(s, hs, he);
+  const host = hostHadUpper ? lowerSlice(s, hs, he) : s.slice(hs, he);
   let port: number | null = null;
-  let i = skipWs(s, he);
-  if (s.charCodeAt(i) === 0x3a) {
-    const ds = skipWs(s, i + 1);
-    const de = scanSet(s, ds, DIGIT);
-    port = boundedNumber(s.slice(ds, de), 65535);
+  let i = skipWsB(b, he, n);
+  if (i < n && b[i] === 0x3a) {
+    const ds = skipWsB(b, i + 1, n);
+    const de = scanSetB(b, ds, n, DIGIT);
+    port = boundedNumberB(b, ds, de, 65535);
     if (port < 0) {
       fail('Bad Via sent-by port');
     }
     i = de;
   }
-  const p = parseParams(s, i, 'SIP_ERR_VIA', 'received');
-  const via: Via = { protocol, transport, host, port, params: p.params };
-  if (p.params.size > 0) {
-    checkParams(via);
+  const params = parseParamsAt(s, b, i, n, 'SIP_ERR_VIA', 'received');
+  parsedEnd = paramsEnd;
+  if (params.size > 0) {
+    checkParams(params);
   }
-  return { via, end: p.end };
+  return { protocol, transport, host, port, params };
 }
 
 /** Parse a single Via value; anything after it (a second value, say) throws SIP_ERR_VIA. */
 export function parseVia(value: string): Via {
-  const r = parseAt(value, 0);
-  if (r.end !== value.length) {
+  const via = parseAt(value, bytesOf(value), 0, value.length);
+  if (parsedEnd !== value.length) {
     fail('Unexpected character in Via');
   }
-  return r.via;
+  return via;
 }
 
 /**
@@ -213,19 +223,24 @@ export function parseVia(value: string): Via {
  * (`SIP/2.0/UDP 192.0.2.15;;,;,,`) fails on its empty parameter name.
  */
 export function parseViaList(value: string): Via[] {
+  return parseViaListAt(value, bytesOf(value), 0, value.length);
+}
+
+/** {@link parseViaList} over `b[from, to)` (see src/sip/bytes.ts); whitespace around allowed. */
+export function parseViaListAt(s: string, b: Uint8Array, from: number, to: number): Via[] {
+  const n = trimEndWsB(b, from, to);
   const out: Via[] = [];
-  const n = value.length;
-  let i = 0;
+  let i = from;
   for (;;) {
-    const r = parseAt(value, i);
-    out.push(r.via);
-    if (r.end === n) {
+    out.push(parseAt(s, b, i, n));
+    const end = parsedEnd;
+    if (end === n) {
       return out;
     }
-    if (value.charCodeAt(r.end) !== 0x2c) {
+    if (b[end] !== 0x2c) {
       fail('Unexpected character in Via');
     }
-    i = r.end + 1;
+    i = end + 1;
   }
 }
 
