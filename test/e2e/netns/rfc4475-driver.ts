@@ -59,7 +59,9 @@ for (const port of viaPorts()) {
   l.on('message', (m) => inbox.push(m.toString('latin1')));
   l.on('error', () => undefined);
   await new Promise<void>((r) => {
-    l.once('error', () => r());
+    l.once('error', () => {
+      r();
+    });
     l.bind(port, '127.0.0.1', r);
   });
   listeners.push(l);
@@ -94,7 +96,7 @@ let i = 0;
 for (const name of corpusFiles()) {
   const bytes = readCorpus(name);
   let valid = true;
-  let request = bytes.subarray(0, 8).toString('latin1').startsWith('SIP/2.0') === false;
+  let request = !bytes.subarray(0, 8).toString('latin1').startsWith('SIP/2.0');
   try {
     const msg = parseMessage(bytes);
     request = msg.isRequest();
