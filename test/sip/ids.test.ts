@@ -32,3 +32,20 @@ t.test('randomToken rejects sizes outside the pool', async (t) => {
   t.throws(() => randomToken(5000), RangeError);
   t.equal(randomToken(3).length, 4);
 });
+
+t.test(
+  'randomToken gives ceil(4n/3) base64url characters for every size up to 4 KiB',
+  async (t) => {
+    for (const n of [1, 2, 3, 4, 5, 11, 12, 13, 4095, 4096]) {
+      const tok = randomToken(n);
+      t.equal(tok.length, Math.ceil((4 * n) / 3), `${n} bytes`);
+      t.match(tok, /^[A-Za-z0-9_-]+$/);
+    }
+    // Odd sizes in between keep later tokens whole and distinct.
+    const seen = new Set<string>();
+    for (let i = 0; i < 2000; i++) {
+      seen.add(randomToken(1 + (i % 7)) + '|' + newBranch());
+    }
+    t.equal(seen.size, 2000);
+  },
+);
