@@ -201,9 +201,12 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): SipMessag
   // source the message serializes afresh, empty line included.
   const source =
     sepLen === 0 ? null : start === 0 && bodyEnd === len ? buf : buf.subarray(start, bodyEnd);
-  return sl.request
-    ? new SipRequest(sl.method, sl.uri, headers, body, source, startLine, sl.version)
-    : new SipResponse(sl.status, sl.reason, headers, body, source, startLine, sl.version);
+  if (sl.request) {
+    const req = new SipRequest(sl.method, sl.uri, headers, body, source, startLine, sl.version);
+    req.receivedUriAt(src, start + sl.method.length + 1);
+    return req;
+  }
+  return new SipResponse(sl.status, sl.reason, headers, body, source, startLine, sl.version);
 }
 
 /** A continuation line at `[from, to)` joined to the field before it. */
