@@ -3,7 +3,7 @@
  * CANCEL with no matching INVITE, or when the script asks for `forward()`), and responses that
  * match no transaction (2xx retransmissions to a forked INVITE, §16.7).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import {
   MAGIC_COOKIE,
   viaBranch,
@@ -27,11 +27,8 @@ import { isIP } from 'node:net';
  */
 function statelessBranch(task: RequestTask, hop: string): string {
   const top = task.req.topVia();
-  const h = createHash('sha1');
-  h.update((top !== undefined ? viaBranch(top) : null) ?? task.hash);
-  h.update('\0');
-  h.update(hop);
-  return `${MAGIC_COOKIE}-s-${h.digest('hex').slice(0, 20)}`;
+  const seed = (top !== undefined ? viaBranch(top) : null) ?? task.hash;
+  return `${MAGIC_COOKIE}-s-${hash('sha1', `${seed}\0${hop}`, 'hex').slice(0, 20)}`;
 }
 
 /** Forward the task's request to its next hop without a transaction; false if it cannot be sent. */

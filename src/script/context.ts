@@ -17,16 +17,22 @@ export interface RouteTable {
 }
 
 export class ScriptContext {
-  /** A child logger bound to this request's Call-ID. */
-  readonly log: Logger;
+  private childLog: Logger | null = null;
 
   constructor(
     protected readonly task: RequestTask,
     private readonly routes: RouteTable,
     private readonly self: SelfAddresses,
-    logger: Logger,
-  ) {
-    this.log = logger.child({ callId: safeCallId(task.req) });
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * A child logger bound to this request's Call-ID, made on first use: a pino child costs
+   * microseconds (bindings serialised, redaction set up), too much for every request.
+   */
+  get log(): Logger {
+    this.childLog ??= this.logger.child({ callId: safeCallId(this.task.req) });
+    return this.childLog;
   }
 
   /** The request (mutable: header changes apply to every branch). */

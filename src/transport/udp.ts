@@ -3,6 +3,8 @@
  * from this socket (RFC 3581 §4 symmetric response routing needs the same address and port).
  */
 import dgram from 'node:dgram';
+import { lookup as dnsLookup } from 'node:dns';
+import { isIP } from 'node:net';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { arrival } from './connection.js';
@@ -46,7 +48,9 @@ export class UdpListener {
     // ipv6Only: an IPv6 socket on `::` would otherwise also take IPv4 and collide with a
     // separate IPv4 listener on the same port.
     this.sock = dgram.createSocket(
-      family === 6 ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' },
+      family === 6
+        ? { type: 'udp6', ipv6Only: true, lookup: literalLookup }
+        : { type: 'udp4', lookup: literalLookup },
     );
   }
 
@@ -105,4 +109,23 @@ export class UdpListener {
     // A send error without a callback, or an ICMP-driven error: never fatal for the process.
     this.sink.logger.debug({ socket: this.info?.id, err: err.message }, 'udp socket error');
   };
+}
+
+/**
+ * Destinations reaching a socket are IP literals (names are resolved before, RFC 3263), yet
+ * dgram passes every send through `dns.lookup`, which defers it to the next tick with a closure
+ * per datagram. Answering literals synchronously sends at once; anything else still goes through
+ * the system resolver.
+ */
+function literalLookup(
+  address: string,
+  family: unknown,
+  cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const kind = isIP(address);
+  if (kind !== 0) {
+    cb(null, address, kind);
+    return;
+  }
+  dnsLookup(address, { family: family === 6 ? 6 : 4 }, cb);
 }
