@@ -6,7 +6,7 @@
  */
 import { CoreError, SipParseError } from '../core/errors.js';
 import { isToken } from './chars.js';
-import { HeaderField } from './header-field.js';
+import { HeaderField, type RawSource } from './header-field.js';
 import { canonicalName, displayName } from './header-names.js';
 import {
   callIdOf,
@@ -71,8 +71,12 @@ export function checkLineText(what: string, text: string): void {
 export abstract class SipMessage {
   /** Header fields in wire order. Mutate through the methods below, which keep caches right. */
   readonly headers: HeaderField[];
-  /** The body: a view into the received bytes (never copied) or a buffer set by `setBody`. */
-  body: Buffer;
+  /** The body once set or cut out; null while it is still a range of the received bytes. */
+  private bodyBuf: Buffer | null;
+  /** The received message the body lies in (while `bodyBuf` is null), and where. */
+  private bodySource: RawSource | null = null;
+  private bodyFrom = 0;
+  private bodyTo = 0;
   /** The exact bytes this message was parsed from (start line through body), or null. */
   protected source: Buffer | null;
   /** The start line as received, or null once rewritten. */
@@ -91,7 +95,7 @@ export abstract class SipMessage {
     version: string,
   ) {
     this.headers = headers;
-    this.body = body;
+    this.bodyBuf = body;
     this.source = source;
     this.startLineRaw = startLineRaw;
     this.dirty = source === null;
@@ -292,9 +296,43 @@ export abstract class SipMessage {
     return r;
   }
 
+  /**
+   * The body: a view into the received bytes (never copied) or a buffer set by `setBody` or
+   * assigned. The view of a received body is made on first read.
+   */
+  get body(): Buffer {
+    let b = this.bodyBuf;
+    if (b === null) {
+      b = this.bodySource!.buf.subarray(this.bodyFrom, this.bodyTo);
+      this.bodyBuf = b;
+    }
+    return b;
+  }
+
+  set body(body: Buffer) {
+    this.bodyBuf = body;
+    this.bodySource = null;
+  }
+
+  /**
+   * Internal to the message layer: the parser records that the body is `source.buf[from, to)`
+   * (decoded from byte 0), so that neither parsing nor forwarding has to make a view of it.
+   */
+  receivedBody(source: RawSource, from: number, to: number): void {
+    if (source.base === 0) {
+      this.bodyBuf = null;
+      this.bodySource = source;
+      this.bodyFrom = from;
+      this.bodyTo = to;
+    } else {
+      this.bodyBuf = source.buf.subarray(from, to);
+    }
+  }
+
   /** Body length; the serializer writes Content-Length from this. */
   contentLength(): number {
-    return this.body.length;
+    const b = this.bodyBuf;
+    return b !== null ? b.length : this.bodyTo - this.bodyFrom;
   }
 
   // ---- mutation ----------------------------------------------------------------------------
@@ -406,6 +444,10 @@ export abstract class SipMessage {
   toBuffer(): Buffer {
     if (!this.dirty && this.source !== null) {
       return this.source;
+    }
+    const src = this.bodySource;
+    if (this.bodyBuf === null && src !== null) {
+      return serialize(this.startLine(), this.headers, src.text.slice(this.bodyFrom, this.bodyTo));
     }
     return serialize(this.startLine(), this.headers, this.body);
   }

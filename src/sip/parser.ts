@@ -10,6 +10,7 @@ import { TOKEN } from './chars.js';
 import { asciiLower } from './chars.js';
 import { HeaderField, RawSource } from './header-field.js';
 import { knownNameBytes } from './header-names.js';
+import { EMPTY_BODY } from './message.js';
 import { SipRequest } from './sip-request.js';
 import { SipResponse } from './sip-response.js';
 
@@ -72,92 +73,95 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): SipMessag
     throw new SipParseError('SIP_ERR_EMPTY');
   }
 
-  let headEnd = buf.indexOf(CRLFCRLF, start);
-  let sepLen = 4;
-  if (headEnd < 0) {
-    // Lenient peers end lines with bare LF.
-    headEnd = buf.indexOf(LFLF, start);
-    sepLen = 2;
+  // The whole message is decoded once, from byte 0, so that an offset into the text is an
+  // offset into the buffer: the header grammars read bytes (a Buffer read costs well under half
+  // of a charCodeAt here) and cut strings out of the text with the same offsets, and the
+  // serializer can take an untouched body from the same text. The lines are split as they come
+  // and the first empty line ends the head, so the head is not searched for separately.
+  const text = buf.toString('latin1', 0, len);
+  const src = new RawSource(buf, 0, text);
+  const headers: HeaderField[] = [];
+  let startLine: string;
+  let sl: StartLine;
+  // Where the first empty line starts, and where the line after it starts; -1 when none.
+  let emptyAt = -1;
+  let afterEmpty = -1;
+  try {
+    let eol = text.indexOf('\n', start);
+    if (eol < 0) {
+      eol = len;
+    }
+    startLine = text.slice(start, buf[eol - 1] === CR ? eol - 1 : eol);
+    // The start line is checked before the headers so that its error, the most telling, wins.
+    sl = parseStartLine(startLine);
+    let pos = eol + 1;
+    while (pos < len) {
+      let end = text.indexOf('\n', pos);
+      if (end < 0) {
+        end = len;
+      }
+      const lineEnd = buf[end - 1] === CR ? end - 1 : end;
+      if (lineEnd === pos) {
+        emptyAt = pos;
+        afterEmpty = end + 1;
+        break;
+      }
+      const first = buf[pos]!;
+      if (first === SP || first === HTAB) {
+        // RFC 3261 §7.3.1: "Header fields can be extended over multiple lines by preceding each
+        // extra line with at least one SP or horizontal tab (HT). The line break and the
+        // whitespace at the beginning of the next line are treated as a single SP character."
+        const last = headers.length - 1;
+        if (last < 0) {
+          throw new SipParseError('SIP_ERR_HEADER_SYNTAX', 'Continuation Line Before Any Header');
+        }
+        headers[last] = unfold(headers[last]!, src, pos, lineEnd);
+      } else {
+        if (headers.length >= maxHeaders) {
+          throw new SipParseError('SIP_ERR_TOO_MANY_HEADERS');
+        }
+        // header-name HCOLON, HCOLON = *( SP / HTAB ) ":" SWS: the name is scanned over the
+        // bytes as a token, which also finds the colon.
+        let j = pos;
+        while (j < lineEnd && TOKEN[buf[j]!] === 1) {
+          j++;
+        }
+        let colon = j;
+        while (colon < lineEnd && (buf[colon] === SP || buf[colon] === HTAB)) {
+          colon++;
+        }
+        if (j === pos || colon === lineEnd || buf[colon] !== COLON) {
+          throw badHeaderLine(text, pos, lineEnd);
+        }
+        const name = knownNameBytes(buf, pos, j) ?? otherName(text, pos, j);
+        headers.push(HeaderField.received(name, src, pos, lineEnd, colon));
+      }
+      pos = end + 1;
+    }
+  } catch (err) {
+    // A head that cannot be framed (no end, or too large) is the error to report, as if it had
+    // been looked for first.
+    headBounds(buf, start, maxHeadBytes, datagram);
+    throw err;
   }
-  if (headEnd < 0) {
-    if (len - start > maxHeadBytes) {
+
+  // The usual case: CRLF CRLF ends the head, and it is the first empty line. Anything else
+  // (bare LFs, no empty line in a datagram) is framed by the general rule.
+  let bodyStart: number;
+  let sepLen = 4;
+  if (emptyAt >= 2 && buf[emptyAt - 2] === CR && buf[emptyAt] === CR && buf[emptyAt + 1] === LF) {
+    if (emptyAt - 2 - start > maxHeadBytes) {
       throw new SipParseError('SIP_ERR_HEAD_TOO_LARGE');
     }
-    // A datagram whose last header line ends the packet lacks only the empty line; with no
-    // room for a body, its end is unambiguous, so accept it (RFC 3261 §18.3 frames datagrams
-    // by the packet). A stream has no such boundary and must wait for the empty line.
-    if (!datagram || buf[len - 1] !== LF) {
-      throw new SipParseError('SIP_ERR_NO_HEAD_END');
-    }
-    headEnd = len;
-    sepLen = 0;
-  }
-  if (headEnd - start > maxHeadBytes) {
-    throw new SipParseError('SIP_ERR_HEAD_TOO_LARGE');
+    bodyStart = afterEmpty;
+  } else {
+    const headEnd = headBounds(buf, start, maxHeadBytes, datagram);
+    sepLen = boundSep;
+    // An empty line before the separator found: a bare-LF peer ended its headers there and the
+    // separator lies in the body.
+    bodyStart = emptyAt >= 0 && emptyAt < headEnd ? afterEmpty : headEnd + sepLen;
   }
 
-  // Decoded from byte 0, so that an offset into the text is an offset into the buffer: the
-  // header grammars read bytes (a Buffer read costs well under half of a charCodeAt here) and
-  // cut strings out of the text with the same offsets.
-  const head = buf.toString('latin1', 0, headEnd);
-  const src = new RawSource(buf, 0, head);
-  const headLen = head.length;
-  let eol = head.indexOf('\n', start);
-  if (eol < 0) {
-    eol = headLen;
-  }
-  const startLine = head.slice(start, buf[eol - 1] === CR ? eol - 1 : eol);
-  // The start line is checked before the headers so that its error, the most telling, wins.
-  const sl = parseStartLine(startLine);
-
-  // ---- header lines ----
-  const headers: HeaderField[] = [];
-  let bodyStart = headEnd + sepLen;
-  let pos = eol + 1;
-  while (pos < headLen) {
-    let end = head.indexOf('\n', pos);
-    if (end < 0) {
-      end = headLen;
-    }
-    const lineEnd = buf[end - 1] === CR ? end - 1 : end;
-    if (lineEnd === pos) {
-      // An empty line before the CRLFCRLF we found: a bare-LF peer ended its headers here and
-      // the CRLFCRLF lies in the body.
-      bodyStart = end + 1;
-      break;
-    }
-    const first = buf[pos]!;
-    if (first === SP || first === HTAB) {
-      // RFC 3261 §7.3.1: "Header fields can be extended over multiple lines by preceding each
-      // extra line with at least one SP or horizontal tab (HT). The line break and the
-      // whitespace at the beginning of the next line are treated as a single SP character."
-      const last = headers.length - 1;
-      if (last < 0) {
-        throw new SipParseError('SIP_ERR_HEADER_SYNTAX', 'Continuation Line Before Any Header');
-      }
-      headers[last] = unfold(headers[last]!, src, pos, lineEnd);
-    } else {
-      if (headers.length >= maxHeaders) {
-        throw new SipParseError('SIP_ERR_TOO_MANY_HEADERS');
-      }
-      // header-name HCOLON, HCOLON = *( SP / HTAB ) ":" SWS: the name is scanned over the bytes
-      // as a token, which also finds the colon.
-      let j = pos;
-      while (j < lineEnd && TOKEN[buf[j]!] === 1) {
-        j++;
-      }
-      let colon = j;
-      while (colon < lineEnd && (buf[colon] === SP || buf[colon] === HTAB)) {
-        colon++;
-      }
-      if (j === pos || colon === lineEnd || buf[colon] !== COLON) {
-        throw badHeaderLine(head, pos, lineEnd);
-      }
-      const name = knownNameBytes(buf, pos, j) ?? otherName(head, pos, j);
-      headers.push(HeaderField.received(name, src, pos, lineEnd, colon));
-    }
-    pos = end + 1;
-  }
   let contentLength = -1;
   for (const h of headers) {
     if (h.name === 'content-length') {
@@ -196,17 +200,71 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): SipMessag
       throw new SipParseError('SIP_ERR_BODY_TOO_LARGE');
     }
   }
-  const body = buf.subarray(bodyStart, bodyEnd);
   // A datagram without its empty line has no bytes worth forwarding as they are: with no
   // source the message serializes afresh, empty line included.
   const source =
     sepLen === 0 ? null : start === 0 && bodyEnd === len ? buf : buf.subarray(start, bodyEnd);
   if (sl.request) {
-    const req = new SipRequest(sl.method, sl.uri, headers, body, source, startLine, sl.version);
+    const req = new SipRequest(
+      sl.method,
+      sl.uri,
+      headers,
+      EMPTY_BODY,
+      source,
+      startLine,
+      sl.version,
+    );
     req.receivedUriAt(src, start + sl.method.length + 1);
+    req.receivedBody(src, bodyStart, bodyEnd);
     return req;
   }
-  return new SipResponse(sl.status, sl.reason, headers, body, source, startLine, sl.version);
+  const res = new SipResponse(
+    sl.status,
+    sl.reason,
+    headers,
+    EMPTY_BODY,
+    source,
+    startLine,
+    sl.version,
+  );
+  res.receivedBody(src, bodyStart, bodyEnd);
+  return res;
+}
+
+/** The separator length {@link headBounds} found: 4 (CRLF CRLF), 2 (LF LF) or 0 (none). */
+let boundSep = 4;
+
+/**
+ * Where the head of the message at `buf[start..]` ends (the index of its CRLF CRLF, else of its
+ * LF LF, else the end of a datagram whose last line ends the packet), with the separator's length
+ * in {@link boundSep}; throws SIP_ERR_NO_HEAD_END or SIP_ERR_HEAD_TOO_LARGE.
+ */
+function headBounds(buf: Buffer, start: number, maxHeadBytes: number, datagram: boolean): number {
+  const len = buf.length;
+  let headEnd = buf.indexOf(CRLFCRLF, start);
+  boundSep = 4;
+  if (headEnd < 0) {
+    // Lenient peers end lines with bare LF.
+    headEnd = buf.indexOf(LFLF, start);
+    boundSep = 2;
+  }
+  if (headEnd < 0) {
+    if (len - start > maxHeadBytes) {
+      throw new SipParseError('SIP_ERR_HEAD_TOO_LARGE');
+    }
+    // A datagram whose last header line ends the packet lacks only the empty line; with no
+    // room for a body, its end is unambiguous, so accept it (RFC 3261 §18.3 frames datagrams
+    // by the packet). A stream has no such boundary and must wait for the empty line.
+    if (!datagram || buf[len - 1] !== LF) {
+      throw new SipParseError('SIP_ERR_NO_HEAD_END');
+    }
+    headEnd = len;
+    boundSep = 0;
+  }
+  if (headEnd - start > maxHeadBytes) {
+    throw new SipParseError('SIP_ERR_HEAD_TOO_LARGE');
+  }
+  return headEnd;
 }
 
 /** A continuation line at `[from, to)` joined to the field before it. */

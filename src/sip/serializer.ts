@@ -10,11 +10,14 @@
 import type { HeaderField, RawSource } from './header-field.js';
 import { displayName } from './header-names.js';
 
-/** Write `startLine`, `headers` and `body` as one SIP message. */
+/**
+ * Write `startLine`, `headers` and `body` as one SIP message. A body given as a binary string
+ * (an untouched received body, as decoded with the head) joins the head in the one write.
+ */
 export function serialize(
   startLine: string,
   headers: readonly HeaderField[],
-  body: Buffer,
+  body: Buffer | string,
 ): Buffer {
   const bodyLength = body.length;
   const lengthLine = `Content-Length: ${bodyLength}`;
@@ -64,6 +67,9 @@ export function serialize(
     head += lengthLine + '\r\n';
   }
   head += '\r\n';
+  if (typeof body === 'string') {
+    return Buffer.from(head + body, 'latin1');
+  }
   const out = Buffer.allocUnsafe(head.length + bodyLength);
   out.write(head, 0, 'latin1');
   body.copy(out, head.length);
