@@ -9,7 +9,7 @@ import { SipParseError } from '../core/errors.js';
 import { TOKEN } from './chars.js';
 import { asciiLower } from './chars.js';
 import { HeaderField, RawSource } from './header-field.js';
-import { knownNameBytes } from './header-names.js';
+import { knownNameAt, knownNameEnd } from './header-names.js';
 import { EMPTY_BODY } from './message.js';
 import { SipRequest } from './sip-request.js';
 import { SipResponse } from './sip-response.js';
@@ -120,11 +120,15 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): SipMessag
         if (headers.length >= maxHeaders) {
           throw new SipParseError('SIP_ERR_TOO_MANY_HEADERS');
         }
-        // header-name HCOLON, HCOLON = *( SP / HTAB ) ":" SWS: the name is scanned over the
-        // bytes as a token, which also finds the colon.
-        let j = pos;
-        while (j < lineEnd && TOKEN[buf[j]!] === 1) {
-          j++;
+        // header-name HCOLON, HCOLON = *( SP / HTAB ) ":" SWS. A common name is recognised
+        // in place; any other is scanned over the bytes as a token.
+        let name = knownNameAt(buf, pos, lineEnd);
+        let j = knownNameEnd;
+        if (name === undefined) {
+          j = pos;
+          while (j < lineEnd && TOKEN[buf[j]!] === 1) {
+            j++;
+          }
         }
         let colon = j;
         while (colon < lineEnd && (buf[colon] === SP || buf[colon] === HTAB)) {
@@ -133,7 +137,7 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): SipMessag
         if (j === pos || colon === lineEnd || buf[colon] !== COLON) {
           throw badHeaderLine(text, pos, lineEnd);
         }
-        const name = knownNameBytes(buf, pos, j) ?? otherName(text, pos, j);
+        name ??= otherName(text, pos, j);
         headers.push(HeaderField.received(name, src, pos, lineEnd, colon));
       }
       pos = end + 1;
