@@ -1,4 +1,8 @@
-/** The routing-script API: what `cfg/routes.ts` imports. */
+/**
+ * The routing-script API: what `cfg/routes.ts` imports. Deliberately light (one function and
+ * types): a script is loaded in its own module namespace, and everything this file imports at
+ * run time is loaded again for it. The loader itself is `./runner.js`, used by `src/app.ts`.
+ */
 export { defineRoutes } from './routes.js';
 export type {
   Routes,
@@ -8,5 +12,4 @@ export type {
   TimerRoute,
   Awaitable,
 } from './routes.js';
-export { ScriptContext, FailureContext } from './context.js';
-export { ScriptRunner, checkRoutes } from './runner.js';
+export type { ScriptContext, FailureContext } from './context.js';

@@ -80,13 +80,20 @@ export async function startTandemProcess(o: TandemStartOptions = {}): Promise<Ta
 }
 
 /**
- * The environment without the test runner's loader hooks (NODE_OPTIONS and tap's variables): the
- * child must start exactly as `npm start` would.
+ * The environment without the test runner's loader hooks and coverage collection (NODE_OPTIONS,
+ * NODE_V8_COVERAGE, tap's variables): the child must start exactly as `npm start` would.
  */
 export function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (k === 'NODE_OPTIONS' || k.startsWith('TAP') || k.startsWith('_TAPJS')) {
+    // NODE_V8_COVERAGE too: a child compiled by tsx reports the same files with other offsets
+    // than tap's loader, and merging both garbles the coverage of the whole run.
+    if (
+      k === 'NODE_OPTIONS' ||
+      k === 'NODE_V8_COVERAGE' ||
+      k.startsWith('TAP') ||
+      k.startsWith('_TAPJS')
+    ) {
       continue;
     }
     env[k] = v;
