@@ -37,8 +37,9 @@ export interface ServerTransaction {
   readonly lastResponse: SipResponse | null;
   /**
    * Send a response through the transaction (§17.2.1/§17.2.2 state rules): provisional ones
-   * while proceeding, one final response; later calls after a final response are ignored and
-   * return false. For INVITE, a 2xx moves the transaction to Accepted (RFC 6026).
+   * while proceeding, then one final response. For INVITE, a 2xx moves the transaction to
+   * Accepted (RFC 6026), where further 2xx responses (other forks' answers) are still sent and
+   * return true; any other call after the final response is ignored and returns false.
    */
   respond(res: SipResponse): boolean;
   /** Called once when the transaction reaches Terminated (for the TU to drop its state). */
