@@ -17,45 +17,37 @@ import { parseCallIdAt, parseMaxForwardsAt } from './headers/simple.js';
 import { parseViaListAt } from './headers/via.js';
 import type { ContactValue, CSeq, NameAddr, Via } from './types.js';
 
-// The text, bytes and range of the value the last valueOf call located.
-let vs = '';
-let vb: Uint8Array = Buffer.alloc(0);
-let vFrom = 0;
-let vTo = 0;
-
-/** Locate the value of `h`: in the received bytes when it has them, else in its value string. */
-function valueOf(h: HeaderField): void {
-  const src = h.source;
-  if (h.valueFrom >= 0 && src !== null) {
-    vs = src.text;
-    vb = src.buf;
-    vFrom = h.valueFrom;
-    vTo = h.end;
-  } else {
-    const v = h.value;
-    vs = v;
-    vb = bytesOf(v);
-    vFrom = 0;
-    vTo = v.length;
-  }
-}
+// Each reader takes the received bytes when the line has them; results go straight back to
+// the caller (holding them in module variables would cost a write barrier per store).
 
 /** The Via values of one Via line. */
 export function viaListOf(h: HeaderField): Via[] {
-  valueOf(h);
-  return parseViaListAt(vs, vb, vFrom, vTo);
+  const src = h.source;
+  if (h.valueFrom >= 0 && src !== null) {
+    return parseViaListAt(src.text, src.buf, h.valueFrom, h.end);
+  }
+  const v = h.value;
+  return parseViaListAt(v, bytesOf(v), 0, v.length);
 }
 
 /** The single address of a From or To line. */
 export function nameAddrOf(h: HeaderField): NameAddr {
-  valueOf(h);
-  return parseNameAddrAt(vs, vb, vFrom, vTo);
+  const src = h.source;
+  if (h.valueFrom >= 0 && src !== null) {
+    return parseNameAddrAt(src.text, src.buf, h.valueFrom, h.end);
+  }
+  const v = h.value;
+  return parseNameAddrAt(v, bytesOf(v), 0, v.length);
 }
 
 /** The addresses of one Route, Record-Route or Path line. */
 export function nameAddrListOf(h: HeaderField): NameAddr[] {
-  valueOf(h);
-  return parseNameAddrListAt(vs, vb, vFrom, vTo);
+  const src = h.source;
+  if (h.valueFrom >= 0 && src !== null) {
+    return parseNameAddrListAt(src.text, src.buf, h.valueFrom, h.end);
+  }
+  const v = h.value;
+  return parseNameAddrListAt(v, bytesOf(v), 0, v.length);
 }
 
 /**
@@ -63,33 +55,58 @@ export function nameAddrListOf(h: HeaderField): NameAddr[] {
  * checked but the URI not parsed.
  */
 export function tagOf(h: HeaderField): string | null {
-  valueOf(h);
-  return addressParamAt(vs, vb, vFrom, vTo, 'tag') ?? null;
+  const src = h.source;
+  if (h.valueFrom >= 0 && src !== null) {
+    return addressParamAt(src.text, src.buf, h.valueFrom, h.end, 'tag') ?? null;
+  }
+  const v = h.value;
+  return addressParamAt(v, bytesOf(v), 0, v.length, 'tag') ?? null;
 }
 
 /** One Contact line. */
 export function contactOf(h: HeaderField): ContactValue {
-  valueOf(h);
-  return parseContactAt(vs, vb, vFrom, vTo);
+  const src = h.source;
+  if (h.valueFrom >= 0 && src !== null) {
+    return parseContactAt(src.text, src.buf, h.valueFrom, h.end);
+  }
+  const v = h.value;
+  return parseContactAt(v, bytesOf(v), 0, v.length);
 }
 
 /** Check the syntax of one Contact line without parsing its URIs. */
 export function checkContactOf(h: HeaderField): void {
-  valueOf(h);
-  checkContactSyntaxAt(vs, vb, vFrom, vTo);
+  const src = h.source;
+  if (h.valueFrom >= 0 && src !== null) {
+    checkContactSyntaxAt(src.text, src.buf, h.valueFrom, h.end);
+  } else {
+    const v = h.value;
+    checkContactSyntaxAt(v, bytesOf(v), 0, v.length);
+  }
 }
 
 export function callIdOf(h: HeaderField): string {
-  valueOf(h);
-  return parseCallIdAt(vs, vb, vFrom, vTo);
+  const src = h.source;
+  if (h.valueFrom >= 0 && src !== null) {
+    return parseCallIdAt(src.text, src.buf, h.valueFrom, h.end);
+  }
+  const v = h.value;
+  return parseCallIdAt(v, bytesOf(v), 0, v.length);
 }
 
 export function cseqOf(h: HeaderField): CSeq {
-  valueOf(h);
-  return parseCSeqAt(vs, vb, vFrom, vTo);
+  const src = h.source;
+  if (h.valueFrom >= 0 && src !== null) {
+    return parseCSeqAt(src.text, src.buf, h.valueFrom, h.end);
+  }
+  const v = h.value;
+  return parseCSeqAt(v, bytesOf(v), 0, v.length);
 }
 
 export function maxForwardsOf(h: HeaderField): number {
-  valueOf(h);
-  return parseMaxForwardsAt(vb, vFrom, vTo);
+  const src = h.source;
+  if (h.valueFrom >= 0 && src !== null) {
+    return parseMaxForwardsAt(src.buf, h.valueFrom, h.end);
+  }
+  const v = h.value;
+  return parseMaxForwardsAt(bytesOf(v), 0, v.length);
 }

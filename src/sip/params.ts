@@ -79,7 +79,7 @@ export function parseParams(
   return { params, end: paramsEnd };
 }
 
-/** Where the last {@link parseParamsAt} or {@link paramValueAt} call stopped. */
+/** Where the last {@link parseParamsAt} or {@link findParamAt} call stopped. */
 export let paramsEnd = 0;
 
 // What scanParam found: the name's range and whether it has upper case, the value's range
@@ -108,8 +108,11 @@ export function parseParamsAt(
   while (i < n && b[i] === 0x3b) {
     i = scanParam(s, b, i, n, code, bareIpv6Name);
     // Names are case-insensitive (RFC 3261 §7.3.1); lower-case only when there is something to.
-    const raw = s.slice(pNameFrom, pNameTo);
-    const name = pNameUpper ? asciiLower(raw) : raw;
+    let name = commonParamName(b, pNameFrom, pNameTo);
+    if (name === undefined) {
+      const raw = s.slice(pNameFrom, pNameTo);
+      name = pNameUpper ? asciiLower(raw) : raw;
+    }
     const value = pValueFrom < 0 ? null : s.slice(pValueFrom, pValueTo);
     if (params === null) {
       params = new Map<string, string | null>();
@@ -124,28 +127,78 @@ export function parseParamsAt(
 
 /**
  * Check `*( SEMI generic-param )` over `b[start, n)` as {@link parseParamsAt} does, without
- * building the map: returns the value of the first parameter named `want` (lower-case; null when
- * it has no value), or undefined when absent. What a proxy reads of From and To on every message
- * is the tag alone.
+ * building the map, and locate the first parameter named `want` (lower-case): its value's range
+ * is left in {@link wantedFrom} and {@link wantedTo}. Returns the index where parsing stopped.
+ * What a proxy reads of From and To on every message is the tag alone.
  */
-export function paramValueAt(
+export function findParamAt(
   s: string,
   b: Uint8Array,
   start: number,
   n: number,
   code: SipErrorCode,
   want: string,
-): string | null | undefined {
-  let found: string | null | undefined = undefined;
+): number {
+  wantedFrom = WANT_ABSENT;
   let i = skipWsB(b, start, n);
   while (i < n && b[i] === 0x3b) {
     i = scanParam(s, b, i, n, code, undefined);
-    if (found === undefined && nameIs(b, pNameFrom, pNameTo, want)) {
-      found = pValueFrom < 0 ? null : s.slice(pValueFrom, pValueTo);
+    if (wantedFrom === WANT_ABSENT && nameIs(b, pNameFrom, pNameTo, want)) {
+      wantedFrom = pValueFrom < 0 ? WANT_NO_VALUE : pValueFrom;
+      wantedTo = pValueTo;
     }
   }
-  paramsEnd = i;
-  return found;
+  return i;
+}
+
+/** {@link wantedFrom} when the parameter is absent. */
+export const WANT_ABSENT = -1;
+/** {@link wantedFrom} when the parameter is present without a value. */
+export const WANT_NO_VALUE = -2;
+/** Where the value {@link findParamAt} found starts, or WANT_ABSENT / WANT_NO_VALUE. */
+export let wantedFrom = WANT_ABSENT;
+/** Where the value {@link findParamAt} found ends. */
+export let wantedTo = 0;
+
+/** Parameter names seen on nearly every message (Via, From, To, Route, Contact). */
+const COMMON_PARAMS = [
+  'branch',
+  'tag',
+  'rport',
+  'received',
+  'lr',
+  'transport',
+  'expires',
+  'maddr',
+  'ttl',
+  'user',
+  'q',
+];
+
+/** The common names by first letter. */
+const COMMON_BY_FIRST: readonly (readonly string[] | undefined)[] = (() => {
+  const t: string[][] = [];
+  for (const name of COMMON_PARAMS) {
+    (t[name.charCodeAt(0)] ??= []).push(name);
+  }
+  return t;
+})();
+
+/**
+ * The interned constant for a common parameter name at `b[from, to)` (token bytes, any case), or
+ * undefined. A constant needs no slice, and its hash is computed once, not per Map insertion.
+ */
+function commonParamName(b: Uint8Array, from: number, to: number): string | undefined {
+  const list = COMMON_BY_FIRST[b[from]! | 0x20];
+  if (list !== undefined) {
+    for (let k = 0; k < list.length; k++) {
+      const name = list[k]!;
+      if (nameIs(b, from, to, name)) {
+        return name;
+      }
+    }
+  }
+  return undefined;
 }
 
 /** The name at `b[from, to)` equals `lower` ignoring ASCII case (token bytes only). */

@@ -13,7 +13,16 @@
 import { SipParseError } from '../../core/errors.js';
 import { bytesOf, scanSetB, skipWsB, trimEndWsB } from '../bytes.js';
 import { TOKEN, quoteString, unquoteRange } from '../chars.js';
-import { formatParams, paramValueAt, paramsEnd, parseParamsAt, quotedEndB } from '../params.js';
+import {
+  WANT_NO_VALUE,
+  findParamAt,
+  formatParams,
+  paramsEnd,
+  parseParamsAt,
+  quotedEndB,
+  wantedFrom,
+  wantedTo,
+} from '../params.js';
 import { formatUri, parseUriAt } from '../uri.js';
 import { EMPTY_PARAMS, type ContactValue, type NameAddr, type Params } from '../types.js';
 
@@ -29,13 +38,12 @@ let aUriFrom = 0;
 let aUriTo = 0;
 let aBracketed = false;
 let aParams: Params = EMPTY_PARAMS;
-let aWanted: string | null | undefined = undefined;
 
 /**
  * Scan one address element starting at `start` in `b[.., n)` and return the index after it and
  * the whitespace following it. With `full`, the display name and the parameter map are built
- * (in the slots above); without, the syntax is still checked in full but only the value of the
- * header parameter `want` is kept (in `aWanted`). The URI is located, never parsed here. URI
+ * (in the slots above); without, the syntax is still checked in full but only the range of the
+ * header parameter `want` is kept (see findParamAt). The URI is located, never parsed here. URI
  * errors surface as SIP_ERR_URI when the caller parses it and header parameter errors as
  * SIP_ERR_PARAM; everything else about the address is SIP_ERR_NAME_ADDR.
  */
@@ -158,11 +166,10 @@ function scanHeaderParams(
   full: boolean,
   want: string,
 ): number {
-  if (full) {
-    aParams = parseParamsAt(s, b, i, n, 'SIP_ERR_PARAM');
-  } else {
-    aWanted = paramValueAt(s, b, i, n, 'SIP_ERR_PARAM', want);
+  if (!full) {
+    return findParamAt(s, b, i, n, 'SIP_ERR_PARAM', want);
   }
+  aParams = parseParamsAt(s, b, i, n, 'SIP_ERR_PARAM');
   return paramsEnd;
 }
 
@@ -226,7 +233,8 @@ export function addressParamAt(
   if (scanAddress(s, b, from, n, false, want) !== n) {
     fail('Unexpected character after address');
   }
-  return aWanted;
+  const at = wantedFrom;
+  return at >= 0 ? s.slice(at, wantedTo) : at === WANT_NO_VALUE ? null : undefined;
 }
 
 /**
