@@ -185,10 +185,11 @@ const COMMON_BY_FIRST: readonly (readonly string[] | undefined)[] = (() => {
 })();
 
 /**
- * The interned constant for a common parameter name at `b[from, to)` (token bytes, any case), or
- * undefined. A constant needs no slice, and its hash is computed once, not per Map insertion.
+ * The interned constant for a common parameter name at `b[from, to)` (any case), or undefined.
+ * The names are all letters, and only a letter maps onto a letter under `| 0x20`, so any byte
+ * that is not the right letter fails the match. A constant needs no slice, and its hash is computed once, not per Map insertion.
  */
-function commonParamName(b: Uint8Array, from: number, to: number): string | undefined {
+export function commonParamName(b: Uint8Array, from: number, to: number): string | undefined {
   const list = COMMON_BY_FIRST[b[from]! | 0x20];
   if (list !== undefined) {
     for (let k = 0; k < list.length; k++) {

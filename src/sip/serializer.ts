@@ -20,7 +20,6 @@ export function serialize(
   body: Buffer | string,
 ): Buffer {
   const bodyLength = body.length;
-  const lengthLine = `Content-Length: ${bodyLength}`;
   const n = headers.length;
 
   // One latin1 string for the head, runs of received lines that are adjacent in the
@@ -40,7 +39,7 @@ export function serialize(
       }
       sawLength = true;
       if (!keepsLength(h, bodyLength)) {
-        literal = lengthLine;
+        literal = `Content-Length: ${bodyLength}`;
       }
     }
     const src = literal === null ? h.source : null;
@@ -64,7 +63,7 @@ export function serialize(
     head += runSrc.text.slice(runStart, runEnd) + '\r\n';
   }
   if (!sawLength) {
-    head += lengthLine + '\r\n';
+    head += `Content-Length: ${bodyLength}\r\n`;
   }
   head += '\r\n';
   if (typeof body === 'string') {

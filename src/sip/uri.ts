@@ -20,7 +20,7 @@ import {
   parseIPv6,
 } from './chars.js';
 import { bytesOf, hostHadUpper, scanHostB, scanSetB } from './bytes.js';
-import { formatParams } from './params.js';
+import { commonParamName, formatParams } from './params.js';
 import {
   EMPTY_HEADERS,
   EMPTY_PARAMS,
@@ -231,7 +231,7 @@ function parseUriParams(
     if (i === ns) {
       fail('Empty URI parameter name');
     }
-    const name = paramKey(s.slice(ns, i));
+    const name = commonParamName(b, ns, i) ?? paramKey(s.slice(ns, i));
     let value: string | null = null;
     if (i < n && b[i] === 0x3d) {
       const vs = ++i;

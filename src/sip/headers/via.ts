@@ -113,13 +113,24 @@ function isSip20Slash(b: Uint8Array, i: number, n: number): boolean {
   );
 }
 
-/** The known parameters must have their grammar; extensions are generic-params. */
+/**
+ * The known parameters must have their grammar; extensions are generic-params. Most Vias carry
+ * branch and perhaps rport or received, so the checks stop as soon as every parameter present
+ * has been looked at.
+ */
 function checkParams(p: Params): void {
+  const size = p.size;
+  let seen = 0;
   // via-branch = "branch" EQUAL token
   const branch = p.get('branch');
-  // parseParams stores a token, a quoted-string or an IPv6reference; the first byte tells which.
-  if (branch !== undefined && (branch === null || TOKEN[branch.charCodeAt(0)] !== 1)) {
-    fail('Bad Via branch');
+  if (branch !== undefined) {
+    // parseParams stores a token, a quoted-string or an IPv6reference; the first byte tells.
+    if (branch === null || TOKEN[branch.charCodeAt(0)] !== 1) {
+      fail('Bad Via branch');
+    }
+    if (++seen === size) {
+      return;
+    }
   }
   // via-received = "received" EQUAL (IPv4address / IPv6address), or an IPv6reference (RFC 5118)
   const received = p.get('received');
@@ -132,11 +143,19 @@ function checkParams(p: Params): void {
     if (!ok) {
       fail('Bad Via received');
     }
+    if (++seen === size) {
+      return;
+    }
   }
   // response-port = "rport" [EQUAL 1*DIGIT] (RFC 3581 §3)
   const rport = p.get('rport');
-  if (rport !== undefined && rport !== null && boundedNumber(rport, 65535) < 0) {
-    fail('Bad Via rport');
+  if (rport !== undefined) {
+    if (rport !== null && boundedNumber(rport, 65535) < 0) {
+      fail('Bad Via rport');
+    }
+    if (++seen === size) {
+      return;
+    }
   }
   // ttl = 1*3DIGIT ; 0 to 255
   const ttl = p.get('ttl');
