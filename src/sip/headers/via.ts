@@ -153,7 +153,7 @@ function checkParams(p: Params): void {
     if (rport !== null && boundedNumber(rport, 65535) < 0) {
       fail('Bad Via rport');
     }
-    if (++seen === size) {
+    if (seen + 1 === size) {
       return;
     }
   }
