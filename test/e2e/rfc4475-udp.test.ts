@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import t from 'tap';
-import { cleanEnv, ROOT } from '../helpers/tandem-process.js';
+import { loaderArgs, ROOT } from '../helpers/tandem-process.js';
 
 interface Result {
   name: string;
@@ -27,9 +27,12 @@ if (probe.status !== 0) {
         '-n',
         'sh',
         '-c',
-        `ip link set lo up && exec "${process.execPath}" --import tsx test/e2e/netns/rfc4475-driver.ts`,
+        'ip link set lo up && exec "$0" "$@"',
+        process.execPath,
+        ...loaderArgs(),
+        'test/e2e/netns/rfc4475-driver.ts',
       ],
-      { cwd: ROOT, env: cleanEnv(), encoding: 'utf8', timeout: 120_000 },
+      { cwd: ROOT, encoding: 'utf8', timeout: 120_000 },
     );
     t.equal(run.status, 0, run.stderr.slice(-2000));
     const line = run.stdout.trim().split('\n').at(-1) ?? '{}';

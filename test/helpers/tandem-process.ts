@@ -24,13 +24,13 @@ export interface TandemStartOptions {
 }
 
 export async function startTandemProcess(o: TandemStartOptions = {}): Promise<TandemProcess> {
-  const args = ['--import', 'tsx', 'src/main.ts', '--config', o.config ?? 'cfg/tandem.yaml'];
+  const args = [...loaderArgs(), 'src/main.ts', '--config', o.config ?? 'cfg/tandem.yaml'];
   for (const s of ['log.format=json', ...(o.sets ?? [])]) {
     args.push('--set', s);
   }
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...cleanEnv(), ...o.env },
+    env: { ...process.env, ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
@@ -80,23 +80,11 @@ export async function startTandemProcess(o: TandemStartOptions = {}): Promise<Ta
 }
 
 /**
- * The environment without the test runner's loader hooks and coverage collection (NODE_OPTIONS,
- * NODE_V8_COVERAGE, tap's variables): the child must start exactly as `npm start` would.
+ * How a child runs TypeScript: under the test runner, with the runner's own loader flags
+ * (`process.execArgv`), so the child's coverage is recorded against the same compiled code as the
+ * tests' (tap records children too, and files compiled by two loaders garble the merged report);
+ * otherwise with tsx, as `npm start` does. Either way the child runs src/main.ts unchanged.
  */
-export function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    // NODE_V8_COVERAGE too: a child compiled by tsx reports the same files with other offsets
-    // than tap's loader, and merging both garbles the coverage of the whole run.
-    if (
-      k === 'NODE_OPTIONS' ||
-      k === 'NODE_V8_COVERAGE' ||
-      k.startsWith('TAP') ||
-      k.startsWith('_TAPJS')
-    ) {
-      continue;
-    }
-    env[k] = v;
-  }
-  return env;
+export function loaderArgs(): string[] {
+  return process.execArgv.length > 0 ? [...process.execArgv] : ['--import', 'tsx'];
 }
