@@ -67,6 +67,28 @@ export function checkLineText(what: string, text: string): void {
   }
 }
 
+/**
+ * Insert `x` at `i`, moving the rest up: a header list is a few dozen entries, and unlike
+ * `splice` this allocates no array of removed elements.
+ */
+function insertAt<T>(list: T[], i: number, x: T): void {
+  let k = list.length;
+  list.push(x);
+  for (; k > i; k--) {
+    list[k] = list[k - 1]!;
+  }
+  list[i] = x;
+}
+
+/** Remove the entry at `i`, moving the rest down (see {@link insertAt}). */
+function removeAt(list: unknown[], i: number): void {
+  const n = list.length - 1;
+  for (let k = i; k < n; k++) {
+    list[k] = list[k + 1]!;
+  }
+  list.pop();
+}
+
 /** Behaviour shared by requests and responses. */
 export abstract class SipMessage {
   /** Header fields in wire order. Mutate through the methods below, which keep caches right. */
@@ -522,7 +544,7 @@ export abstract class SipMessage {
     const field = new HeaderField(key, value);
     if (where === 'top') {
       const i = this.indexOfField(key);
-      this.headers.splice(i < 0 ? 0 : i, 0, field);
+      insertAt(this.headers, i < 0 ? 0 : i, field);
     } else {
       let last = -1;
       for (let i = 0; i < this.headers.length; i++) {
@@ -533,7 +555,7 @@ export abstract class SipMessage {
       if (last < 0) {
         this.headers.push(field);
       } else {
-        this.headers.splice(last + 1, 0, field);
+        insertAt(this.headers, last + 1, field);
       }
     }
     this.touched(key);
@@ -565,7 +587,7 @@ export abstract class SipMessage {
     // No comma at all means one value; only a line with commas needs the quote-aware split.
     const items = line.value.includes(',') ? splitList(line.value) : null;
     if (items === null || items.length <= 1) {
-      this.headers.splice(i, 1);
+      removeAt(this.headers, i);
     } else {
       this.headers[i] = line.withValue(items.slice(1).join(', '));
     }

@@ -77,7 +77,31 @@ export function serialize(
 
 /** A received Content-Length line is kept when it already states the body's length. */
 function keepsLength(h: HeaderField, bodyLength: number): boolean {
-  return h.source !== null && h.value.length <= 10 && Number(h.value) === bodyLength;
+  const src = h.source;
+  if (src === null) {
+    return false;
+  }
+  if (h.valueFrom < 0) {
+    return h.value.length <= 10 && Number(h.value) === bodyLength;
+  }
+  // Read from the received bytes: `*WSP 1*DIGIT *WSP`, without cutting the value out.
+  const b = src.buf;
+  const e = h.end;
+  let i = h.valueFrom;
+  while (i < e && (b[i] === 0x20 || b[i] === 0x09)) {
+    i++;
+  }
+  const ds = i;
+  let n = 0;
+  while (i < e && b[i]! >= 0x30 && b[i]! <= 0x39) {
+    n = n * 10 + b[i]! - 0x30;
+    i++;
+  }
+  const digits = i - ds;
+  while (i < e && (b[i] === 0x20 || b[i] === 0x09)) {
+    i++;
+  }
+  return i === e && digits > 0 && digits <= 10 && n === bodyLength;
 }
 
 function isCrlfAt(src: RawSource, end: number): boolean {

@@ -17,6 +17,7 @@
 import { SipParseError } from '../core/errors.js';
 import { displayName, SINGLE_VALUE } from './header-names.js';
 import { checkContactOf } from './fields.js';
+import type { HeaderField } from './header-field.js';
 import type { SipMessage } from './message.js';
 import type { SipRequest } from './sip-request.js';
 import type { SipResponse } from './sip-response.js';
@@ -101,52 +102,61 @@ export function validateMessage(msg: SipMessage, options: ValidateOptions = {}):
   }
 }
 
+// Bits for the single-value headers of SINGLE_VALUE that are not already bits above.
+const CONTENT_LENGTH = 128;
+const CONTENT_TYPE = 256;
+const EXPIRES = 512;
+
 /**
  * One pass over the header list: which headers are present, and no single-value header twice
  * (RFC 3261 §7.3.1: only headers whose grammar is a comma list may repeat; RFC 4475 §3.3.8,
- * multi01). Throws on a missing mandatory header.
+ * multi01). Throws on a missing mandatory header. The single-value names of SINGLE_VALUE are
+ * the cases below that set a bit and fall through to the repeat check.
  */
 function scanHeaders(msg: SipMessage): number {
   let seen = 0;
-  const headers = msg.headers;
-  const n = headers.length;
-  for (let i = 0; i < n; i++) {
-    const name = headers[i]!.name;
-    switch (name) {
+  let repeated = false;
+  for (const h of msg.headers) {
+    let bit: number;
+    switch (h.name) {
       case 'via':
         seen |= VIA;
         continue;
-      case 'from':
-        seen |= FROM;
-        break;
-      case 'to':
-        seen |= TO;
-        break;
-      case 'call-id':
-        seen |= CALL_ID;
-        break;
-      case 'cseq':
-        seen |= CSEQ;
-        break;
-      case 'max-forwards':
-        seen |= MAX_FORWARDS;
-        break;
       case 'contact':
         seen |= CONTACT;
         continue;
+      case 'from':
+        bit = FROM;
+        break;
+      case 'to':
+        bit = TO;
+        break;
+      case 'call-id':
+        bit = CALL_ID;
+        break;
+      case 'cseq':
+        bit = CSEQ;
+        break;
+      case 'max-forwards':
+        bit = MAX_FORWARDS;
+        break;
+      case 'content-length':
+        bit = CONTENT_LENGTH;
+        break;
+      case 'content-type':
+        bit = CONTENT_TYPE;
+        break;
+      case 'expires':
+        bit = EXPIRES;
+        break;
       default:
-        if (!SINGLE_VALUE.has(name)) {
-          continue;
-        }
+        continue;
     }
-    for (let j = i + 1; j < n; j++) {
-      if (headers[j]!.name === name) {
-        throw new SipParseError(
-          'SIP_ERR_DUPLICATE_HEADER',
-          `Duplicate ${displayName(name)} Header`,
-        );
-      }
-    }
+    repeated ||= (seen & bit) !== 0;
+    seen |= bit;
+  }
+  if (repeated) {
+    throw duplicate(msg.headers);
   }
   for (const [bit, name] of MANDATORY) {
     if ((seen & bit) === 0) {
@@ -154,6 +164,18 @@ function scanHeaders(msg: SipMessage): number {
     }
   }
   return seen;
+}
+
+/** The error for the first single-value header that has a later repeat (there is one). */
+function duplicate(headers: readonly HeaderField[]): SipParseError {
+  let i = 0;
+  for (;;) {
+    const name = headers[i]!.name;
+    if (SINGLE_VALUE.has(name) && headers.some((h, j) => j > i && h.name === name)) {
+      return new SipParseError('SIP_ERR_DUPLICATE_HEADER', `Duplicate ${displayName(name)} Header`);
+    }
+    i++;
+  }
 }
 
 /** Parse what every message must carry well formed: Via, From, To, Call-ID, CSeq. */

@@ -2,6 +2,7 @@ import t from 'tap';
 import { parseMessage, validateMessage, type ValidateOptions } from '../../src/sip/index.js';
 import { INVITE, REGISTER } from '../fixtures/messages.js';
 import { codeOf } from '../helpers/errors.js';
+import { SINGLE_VALUE } from '../../src/sip/header-names.js';
 
 const check = (text: string, options?: ValidateOptions): string =>
   codeOf(() => {
@@ -84,4 +85,22 @@ t.test('responses are validated on Via, From, To, Call-ID and CSeq', async (t) =
     ),
     'SIP_ERR_DUPLICATE_HEADER',
   );
+});
+
+t.test('every single-value header may appear once only (RFC 3261 §7.3.1)', async (t) => {
+  const base =
+    'OPTIONS sip:x@y SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nMax-Forwards: 70\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\nContent-Type: a/b\r\nExpires: 5\r\n';
+  t.equal(check(`${base}l: 0\r\n\r\n`), 'ok');
+  for (const name of SINGLE_VALUE) {
+    const line = base.split('\r\n').find((l) => l.toLowerCase().startsWith(`${name}:`));
+    const extra = line ?? 'Content-Length: 0';
+    const text = `${base}${extra}\r\nl: 0\r\n\r\n`;
+    t.equal(check(text), 'SIP_ERR_DUPLICATE_HEADER', name);
+  }
+  // With several repeats, the reason names the first header (in order) that repeats.
+  const two = `${base}To: <sip:c@d>\r\nFrom: <sip:a@b>;tag=1\r\nl: 0\r\n\r\n`;
+  t.throws(() => validateMessage(parseMessage(Buffer.from(two, 'latin1'))), {
+    code: 'SIP_ERR_DUPLICATE_HEADER',
+    reason: 'Duplicate From Header',
+  });
 });
