@@ -99,8 +99,13 @@ t.test('every single-value header may appear once only (RFC 3261 §7.3.1)', asyn
   }
   // With several repeats, the reason names the first header (in order) that repeats.
   const two = `${base}To: <sip:c@d>\r\nFrom: <sip:a@b>;tag=1\r\nl: 0\r\n\r\n`;
-  t.throws(() => validateMessage(parseMessage(Buffer.from(two, 'latin1'))), {
-    code: 'SIP_ERR_DUPLICATE_HEADER',
-    reason: 'Duplicate From Header',
-  });
+  t.throws(
+    () => {
+      validateMessage(parseMessage(Buffer.from(two, 'latin1')));
+    },
+    {
+      code: 'SIP_ERR_DUPLICATE_HEADER',
+      reason: 'Duplicate From Header',
+    },
+  );
 });
