@@ -4,7 +4,8 @@
  * and the proxy's CPU time per 1000 calls.
  *
  * The rate climbs in steps (BENCH_RATES, calls/s) held for BENCH_DURATION seconds each (default
- * 30); a step passes when sipp reports no failed call. Prints one JSON line per step and a
+ * 30); a step passes when sipp reports no failed call. BENCH_DIST=1 benchmarks the compiled
+ * build (`npm run build` first) rather than the sources run through tsx. Prints one JSON line per step and a
  * summary line `{"bench":"call-rate","calls_per_sec":<highest passing rate>,"failed":0,...}`.
  * sipp and the proxy share the machine's cores, so the figure is a floor for the proxy alone.
  */
@@ -57,9 +58,10 @@ async function startProxy(port: number): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
-      'src/main.ts',
+      // BENCH_DIST=1 runs the build (`npm run build`) instead of the sources through tsx.
+      ...(process.env['BENCH_DIST'] === '1'
+        ? ['dist/src/main.js']
+        : ['--import', 'tsx', 'src/main.ts']),
       '--config',
       'cfg/tandem.yaml',
       '--set',

@@ -1,0 +1,215 @@
+/**
+ * `npm run bench:proxy-core`: the JavaScript cost of one record-routed call through the proxy,
+ * without sockets. A fake transport hands every message the proxy sends to an in-process caller
+ * or callee, which answers as sipp does (INVITE/100/180/200/ACK, BYE/200); everything from
+ * parsing to forwarding runs as in production (transaction layer, proxy core, cfg/routes.ts).
+ *
+ * Prints `{"bench":"proxy-core-call","calls_per_sec":N,"us_per_call":M,"samples":K}`. Kernel
+ * time is not in it: `npm run bench:proxy` measures the whole thing with sipp.
+ */
+import { fileURLToPath } from 'node:url';
+import { silentLogger } from '../../src/core/logger.js';
+import { TimerWheel } from '../../src/core/timer-wheel.js';
+import { ProxyCore } from '../../src/proxy/proxy-core.js';
+import { SelfAddresses } from '../../src/proxy/self.js';
+import { ScriptRunner } from '../../src/script/runner.js';
+import {
+  parseMessage,
+  validateRequest,
+  validateResponse,
+  type SipResponse,
+} from '../../src/sip/index.js';
+import { TransactionLayer } from '../../src/transaction/layer.js';
+import { Resolver } from '../../src/transport/resolver.js';
+import type {
+  ReceiveInfo,
+  SendTarget,
+  SocketInfo,
+  TransportPort,
+} from '../../src/transport/types.js';
+
+const PROXY: SocketInfo = {
+  id: 'udp:127.0.0.1:5060',
+  protocol: 'udp',
+  host: '127.0.0.1',
+  port: 5060,
+  family: 4,
+  sentByHost: '127.0.0.1',
+  sentByPort: 5060,
+};
+const CALLER = 5080;
+const CALLEE = 5070;
+
+/** Messages in flight: the bytes and the port they are addressed to. */
+const wire: { port: number; data: Buffer }[] = [];
+
+class WireTransport implements TransportPort {
+  socketFor(): SocketInfo {
+    return PROXY;
+  }
+  send(target: SendTarget, data: Buffer, cb?: (err: Error | null) => void): void {
+    wire.push({ port: target.port, data });
+    cb?.(null);
+  }
+  sendResponse(res: SipResponse, rx: ReceiveInfo): void {
+    wire.push({ port: rx.sourcePort, data: res.toBuffer() });
+  }
+}
+
+const clock = new TimerWheel();
+const transport = new WireTransport();
+const self = new SelfAddresses([PROXY]);
+let core: ProxyCore | null = null;
+const layer = new TransactionLayer({
+  transport,
+  user: {
+    onRequest: (req, rx, tx) => core?.onRequest(req, rx, tx),
+    onStrayResponse: (res) => core?.onStrayResponse(res),
+  },
+  clock,
+  logger: silentLogger,
+});
+const resolver = new Resolver({ clock, servers: ['127.0.0.1:9'] });
+core = new ProxyCore(
+  { transport, transactions: layer, resolver, clock, logger: silentLogger },
+  self,
+);
+const runner = new ScriptRunner(core, self, silentLogger);
+await runner.load(fileURLToPath(new URL('../../cfg/routes.ts', import.meta.url)));
+
+function rx(port: number): ReceiveInfo {
+  return {
+    socket: PROXY,
+    protocol: 'udp',
+    sourceAddress: '127.0.0.1',
+    sourcePort: port,
+    connectionId: null,
+    receivedAt: 0,
+  };
+}
+
+/** What the network delivers to the proxy: parsed and validated as the transport does. */
+function toProxy(text: string, from: number): void {
+  const msg = parseMessage(Buffer.from(text, 'latin1'));
+  if (msg.isRequest()) {
+    validateRequest(msg);
+    layer.onRequest(msg, rx(from));
+  } else {
+    validateResponse(msg);
+    layer.onResponse(msg, rx(from));
+  }
+}
+
+function header(text: string, name: string): string[] {
+  const out: string[] = [];
+  for (const line of text.split('\r\n')) {
+    if (line.startsWith(name + ':')) {
+      out.push(line);
+    }
+  }
+  return out;
+}
+
+/** The callee's answer to a request: copies Via, From, To (+tag), Call-ID, CSeq, Record-Route. */
+function answer(req: string, status: string): string {
+  const to = header(req, 'To')[0]!;
+  return [
+    `SIP/2.0 ${status}`,
+    ...header(req, 'Via'),
+    header(req, 'From')[0]!,
+    to.includes('tag=') ? to : `${to};tag=callee1`,
+    header(req, 'Call-ID')[0]!,
+    header(req, 'CSeq')[0]!,
+    ...header(req, 'Record-Route'),
+    `Contact: <sip:callee@127.0.0.1:${CALLEE}>`,
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\r\n');
+}
+
+function request(method: string, n: number, cseq: number, branch: string, routed: boolean): string {
+  const lines = [
+    `${method} sip:callee@127.0.0.1:${CALLEE} SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.1:${CALLER};branch=z9hG4bK-${branch}-${n}`,
+    'Max-Forwards: 70',
+    `From: sipp <sip:sipp@127.0.0.1:${CALLER}>;tag=caller${n}`,
+    `To: <sip:callee@127.0.0.1:${CALLEE}>${routed ? ';tag=callee1' : ''}`,
+    `Call-ID: call-${n}@127.0.0.1`,
+    `CSeq: ${cseq} ${method}`,
+    `Contact: <sip:sipp@127.0.0.1:${CALLER}>`,
+  ];
+  if (routed) {
+    lines.push('Route: <sip:127.0.0.1:5060;lr>');
+  }
+  lines.push('Content-Length: 0', '', '');
+  return lines.join('\r\n');
+}
+
+/** Deliver what the proxy sent: to the callee (who answers) or to the caller (who listens). */
+async function drain(): Promise<number> {
+  let toCaller = 0;
+  for (;;) {
+    // Resolution and the script run in promises: let them settle before reading the wire.
+    await new Promise<void>((r) => setImmediate(r));
+    const m = wire.shift();
+    if (m === undefined) {
+      return toCaller;
+    }
+    const text = m.data.toString('latin1');
+    if (m.port === CALLER) {
+      toCaller++;
+      continue;
+    }
+    if (text.startsWith('INVITE ')) {
+      toProxy(answer(text, '180 Ringing'), CALLEE);
+      toProxy(answer(text, '200 OK'), CALLEE);
+    } else if (text.startsWith('BYE ')) {
+      toProxy(answer(text, '200 OK'), CALLEE);
+    }
+  }
+}
+
+/** One call; the caller must have received 100, 180 and 200 to the INVITE and 200 to the BYE. */
+async function call(n: number): Promise<void> {
+  toProxy(request('INVITE', n, 1, 'i', false), CALLER);
+  let got = await drain();
+  toProxy(request('ACK', n, 1, 'a', true), CALLER);
+  got += await drain();
+  toProxy(request('BYE', n, 2, 'b', true), CALLER);
+  got += await drain();
+  if (got !== 4) {
+    throw new Error(`call ${n}: the caller received ${got} responses instead of 4`);
+  }
+}
+
+const SAMPLE_MS = Number(process.env['BENCH_SAMPLE_MS'] ?? 1000);
+const SAMPLES = Number(process.env['BENCH_SAMPLES'] ?? 7);
+let n = 0;
+for (let i = 0; i < 500; i++) {
+  await call(n++); // warm-up
+}
+const rates: number[] = [];
+for (let s = 0; s < SAMPLES; s++) {
+  const t0 = performance.now();
+  let calls = 0;
+  while (performance.now() - t0 < SAMPLE_MS) {
+    await call(n++);
+    calls++;
+  }
+  rates.push((calls * 1000) / (performance.now() - t0));
+}
+rates.sort((a, b) => a - b);
+const median = rates[Math.floor(rates.length / 2)]!;
+process.stdout.write(
+  JSON.stringify({
+    bench: 'proxy-core-call',
+    calls_per_sec: Math.round(median),
+    us_per_call: Math.round(1e6 / median),
+    samples: SAMPLES,
+  }) + '\n',
+);
+runner.stop();
+layer.stop();
+resolver.close();
+process.exit(0);
