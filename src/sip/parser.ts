@@ -13,6 +13,7 @@ import { knownNameAt, knownNameEnd } from './header-names.js';
 import { EMPTY_BODY } from './message.js';
 import { SipRequest } from './sip-request.js';
 import { SipResponse } from './sip-response.js';
+import { parseStartLineAt, type StartLine } from './start-line.js';
 
 export interface ParseLimits {
   /** Largest header block accepted, in bytes (start line included). */
@@ -91,9 +92,10 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): SipMessag
     if (eol < 0) {
       eol = len;
     }
-    startLine = text.slice(start, buf[eol - 1] === CR ? eol - 1 : eol);
+    const slEnd = buf[eol - 1] === CR ? eol - 1 : eol;
+    startLine = text.slice(start, slEnd);
     // The start line is checked before the headers so that its error, the most telling, wins.
-    sl = parseStartLine(startLine);
+    sl = parseStartLineAt(text, buf, start, slEnd);
     let pos = eol + 1;
     while (pos < len) {
       let end = text.indexOf('\n', pos);
@@ -305,94 +307,6 @@ function otherName(head: string, from: number, to: number): string {
   return name;
 }
 
-/** The checked parts of a start line. */
-class StartLine {
-  constructor(
-    readonly request: boolean,
-    readonly method: string,
-    readonly uri: string,
-    readonly status: number,
-    readonly reason: string,
-    readonly version: string,
-  ) {}
-}
-
-function parseStartLine(line: string): StartLine {
-  if (line.length === 0) {
-    throw new SipParseError('SIP_ERR_START_LINE', 'Empty Start Line');
-  }
-  // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (RFC 3261 §7.2)
-  if (startsWithSipSlash(line)) {
-    const sp1 = line.indexOf(' ');
-    if (sp1 < 0) {
-      throw new SipParseError('SIP_ERR_START_LINE', 'Malformed Status Line');
-    }
-    const version = checkVersion(line.slice(0, sp1));
-    const sp2 = line.indexOf(' ', sp1 + 1);
-    const codeText = sp2 < 0 ? line.slice(sp1 + 1) : line.slice(sp1 + 1, sp2);
-    // Status-Code = 3DIGIT, and RFC 3261 §21 only defines classes 1xx to 6xx.
-    if (
-      codeText.length !== 3 ||
-      !isDigit(codeText.charCodeAt(0)) ||
-      !isDigit(codeText.charCodeAt(1)) ||
-      !isDigit(codeText.charCodeAt(2))
-    ) {
-      throw new SipParseError('SIP_ERR_STATUS_CODE');
-    }
-    const status = Number(codeText);
-    if (status < 100 || status > 699) {
-      throw new SipParseError('SIP_ERR_STATUS_CODE');
-    }
-    const reason = sp2 < 0 ? '' : line.slice(sp2 + 1);
-    for (let i = 0; i < reason.length; i++) {
-      const c = reason.charCodeAt(i);
-      if (c < 0x20 ? c !== HTAB : c === 0x7f) {
-        throw new SipParseError('SIP_ERR_START_LINE', 'Control Character In Reason Phrase');
-      }
-    }
-    return new StartLine(false, '', '', status, reason, version);
-  }
-
-  // Request-Line = Method SP Request-URI SP SIP-Version CRLF (RFC 3261 §7.1): exactly one SP
-  // between elements; RFC 4475 §3.1.2.9 (lwsstart) and §3.1.2.10 (trws) test exactly this.
-  const sp1 = line.indexOf(' ');
-  const sp2 = sp1 < 0 ? -1 : line.indexOf(' ', sp1 + 1);
-  if (sp1 <= 0 || sp2 < 0 || sp2 === sp1 + 1 || line.indexOf(' ', sp2 + 1) >= 0) {
-    throw new SipParseError('SIP_ERR_START_LINE', 'Malformed Request Line');
-  }
-  if (!isTokenRange(line, 0, sp1)) {
-    throw new SipParseError('SIP_ERR_METHOD');
-  }
-  const version = checkVersion(line.slice(sp2 + 1));
-  // The Request-URI is checked by its grammar when first read (requestUri(), which validation
-  // calls), like any other value: no character walk here.
-  return new StartLine(true, line.slice(0, sp1), line.slice(sp1 + 1, sp2), 0, '', version);
-}
-
-/** SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT; anything but 2.0 earns a 505 (RFC 3261 §8.2.2). */
-function checkVersion(v: string): string {
-  if (v === 'SIP/2.0') {
-    return v;
-  }
-  if (!startsWithSipSlash(v)) {
-    throw new SipParseError('SIP_ERR_START_LINE', 'Malformed SIP Version');
-  }
-  const dot = v.indexOf('.', 4);
-  if (
-    dot < 5 ||
-    dot === v.length - 1 ||
-    !isDigitRange(v, 4, dot) ||
-    !isDigitRange(v, dot + 1, v.length)
-  ) {
-    throw new SipParseError('SIP_ERR_START_LINE', 'Malformed SIP Version');
-  }
-  const upper = v.toUpperCase();
-  if (upper === 'SIP/2.0') {
-    return upper;
-  }
-  throw new SipParseError('SIP_ERR_VERSION', `Version Not Supported (${v})`);
-}
-
 /**
  * Content-Length = 1*DIGIT (RFC 3261 §20.14) over `b[from, to)`, SP/HTAB around it allowed.
  * Signs, inner spaces and hex are errors (RFC 4475 ncl).
@@ -418,44 +332,8 @@ function contentLengthAt(b: Uint8Array, from: number, to: number): number {
   return n;
 }
 
-function startsWithSipSlash(s: string): boolean {
-  return (
-    s.length >= 4 &&
-    (s.charCodeAt(0) | 0x20) === 0x73 &&
-    (s.charCodeAt(1) | 0x20) === 0x69 &&
-    (s.charCodeAt(2) | 0x20) === 0x70 &&
-    s.charCodeAt(3) === 0x2f
-  );
-}
-
 function isWs(c: number): boolean {
   return c === SP || c === HTAB;
-}
-
-function isDigit(c: number): boolean {
-  return c >= 0x30 && c <= 0x39;
-}
-
-function isDigitRange(s: string, from: number, to: number): boolean {
-  if (to <= from) {
-    return false;
-  }
-  for (let i = from; i < to; i++) {
-    if (!isDigit(s.charCodeAt(i))) {
-      return false;
-    }
-  }
-  return true;
-}
-
-function isTokenRange(s: string, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 0xff || TOKEN[c] === 0) {
-      return false;
-    }
-  }
-  return true;
 }
 
 /** Trim SP and HTAB only; String#trim would also eat 0xA0, a byte of many UTF-8 sequences. */
