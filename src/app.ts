@@ -72,6 +72,7 @@ export async function startTandem(config: TandemConfig, logger: Logger): Promise
       connectTimeoutMs: config.limits.tcp_connect_timeout * 1000,
       maxHeadBytes: config.limits.max_head_bytes,
       maxBodyBytes: config.limits.max_body_bytes,
+      udpRecvBufferBytes: config.limits.udp_recv_buffer,
     },
     clock,
     logger: logger.child({ component: 'transport' }),

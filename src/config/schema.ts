@@ -198,6 +198,8 @@ const limitsSchema = z.strictObject(
     max_connections: positiveInt().default(4096),
     tcp_idle_timeout: positiveInt().default(300),
     tcp_connect_timeout: positiveInt().default(10),
+    // SO_RCVBUF for UDP sockets; 0 keeps the system default (the kernel caps it at rmem_max).
+    udp_recv_buffer: nonNegativeInt().default(4194304),
     // RFC 3261 §16.6 item 3: Max-Forwards is added when absent, with 70 recommended; the
     // header's value is 0-255 (§20.22 is silent, §25.1 grammar is 1*DIGIT; 255 is the usual cap).
     max_forwards: z

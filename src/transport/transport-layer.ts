@@ -65,6 +65,12 @@ export interface TransportLimits {
   maxKeepaliveBytes: number;
   /** Outbound connection (and TLS handshake) deadline. Default 10 000 ms. */
   connectTimeoutMs: number;
+  /**
+   * SO_RCVBUF asked for on UDP sockets, in bytes (the kernel caps it at net.core.rmem_max); 0
+   * keeps the system default. Default 4 MiB: a proxy receives from every peer on one socket, and
+   * the usual 208 KiB default drops datagrams in bursts (a GC pause at a few hundred calls/s).
+   */
+  udpRecvBufferBytes: number;
 }
 
 export const DEFAULT_TRANSPORT_LIMITS: Readonly<TransportLimits> = Object.freeze({
@@ -74,6 +80,7 @@ export const DEFAULT_TRANSPORT_LIMITS: Readonly<TransportLimits> = Object.freeze
   maxBodyBytes: DEFAULT_LIMITS.maxBodyBytes,
   maxKeepaliveBytes: 1024,
   connectTimeoutMs: 10_000,
+  udpRecvBufferBytes: 4 * 1024 * 1024,
 });
 
 export interface TransportLayerOptions {
@@ -350,6 +357,7 @@ export class TransportLayer implements TransportPort {
         return new UdpListener(
           { clock: this.clock, logger: this.logger, receiver: this.receiver },
           familyOf(spec.host),
+          this.limits.udpRecvBufferBytes,
         );
       case 'tcp':
       case 'tls':

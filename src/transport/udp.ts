@@ -44,6 +44,7 @@ export class UdpListener {
   constructor(
     private readonly sink: DatagramSink,
     family: 4 | 6,
+    private readonly recvBufferBytes = 0,
   ) {
     // ipv6Only: an IPv6 socket on `::` would otherwise also take IPv4 and collide with a
     // separate IPv4 listener on the same port.
@@ -64,6 +65,9 @@ export class UdpListener {
       sock.once('error', fail);
       sock.bind({ address: host, port, exclusive: true }, () => {
         sock.off('error', fail);
+        if (this.recvBufferBytes > 0) {
+          this.growRecvBuffer(sock);
+        }
         sock.on('error', this.onError);
         sock.on('message', this.onMessage);
         resolve(sock.address().port);
@@ -73,6 +77,20 @@ export class UdpListener {
 
   setInfo(info: SocketInfo): void {
     this.info = info;
+  }
+
+  /** Ask for a larger receive buffer; the kernel caps it, and failing to grow it is not fatal. */
+  private growRecvBuffer(sock: dgram.Socket): void {
+    try {
+      sock.setRecvBufferSize(this.recvBufferBytes);
+    } catch (err) {
+      this.sink.logger.warn({ err, bytes: this.recvBufferBytes }, 'udp receive buffer not grown');
+    }
+  }
+
+  /** The socket's receive buffer as the kernel granted it (Linux reports twice what it keeps). */
+  recvBufferSize(): number {
+    return this.sock.getRecvBufferSize();
   }
 
   /** Send one datagram; the kernel's verdict comes back through `cb`. */

@@ -29,6 +29,7 @@ t.test('defaults fill in every block', async (t) => {
     max_connections: 4096,
     tcp_idle_timeout: 300,
     tcp_connect_timeout: 10,
+    udp_recv_buffer: 4194304,
     max_forwards: 70,
   });
   t.same(config.dns, { servers: [], cache_size: 10000 });

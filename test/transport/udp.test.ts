@@ -263,3 +263,22 @@ t.test('without a handler messages are counted and dropped', async (t) => {
   await peer.send(sipRequest({ via: `SIP/2.0/UDP 127.0.0.1:${peer.port};branch=z9hG4bK-p` }), port);
   t.equal((await rec.nextRequest()).msg.method, 'OPTIONS');
 });
+
+t.test('UDP sockets ask for a larger receive buffer, or keep the system default', async (t) => {
+  const { UdpListener } = await import('../../src/transport/udp.js');
+  const { systemClock } = await import('../../src/core/clock.js');
+  const { silentLogger } = await import('../../src/core/logger.js');
+  const sink = { clock: systemClock, logger: silentLogger, receiver: { receive() {} } };
+  const plain = new UdpListener(sink, 4);
+  const grown = new UdpListener(sink, 4, 1024 * 1024);
+  await plain.listen('127.0.0.1', 0);
+  await grown.listen('127.0.0.1', 0);
+  t.teardown(async () => {
+    await plain.close();
+    await grown.close();
+  });
+  t.ok(
+    grown.recvBufferSize() > plain.recvBufferSize(),
+    `grown ${grown.recvBufferSize()} > default ${plain.recvBufferSize()}`,
+  );
+});
