@@ -88,7 +88,9 @@ async function startProxy(port: number): Promise<ChildProcess> {
 }
 
 function sipp(args: string[]): { child: ChildProcess; out: () => string } {
-  const child = spawn('sipp', ['-i', '127.0.0.1', '-nostdin', ...args], {
+  // sipp's own sockets get the 4 MiB buffer the proxy's have, so its drops do not count
+  // against the proxy.
+  const child = spawn('sipp', ['-i', '127.0.0.1', '-nostdin', '-buff_size', '4194304', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
