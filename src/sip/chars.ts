@@ -72,21 +72,6 @@ export function isToken(s: string): boolean {
   return true;
 }
 
-/** True when `s` is 1*DIGIT. */
-export function isDigits(s: string): boolean {
-  const n = s.length;
-  if (n === 0) {
-    return false;
-  }
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) {
-      return false;
-    }
-  }
-  return true;
-}
-
 /** Decode a binary (latin1) string holding UTF-8 bytes, for display and logs only. */
 export function decodeUtf8(binary: string): string {
   return Buffer.from(binary, 'latin1').toString('utf8');
@@ -436,8 +421,8 @@ export const IPV6CHAR = table(':.', [
 ]);
 
 /**
- * Host character classes for {@link scanHost}: 1 digit, 2 lower-case letter, 5 upper-case letter,
- * 3 "-", 4 ".", 0 other.
+ * Host character classes for scanHostB (src/sip/bytes.ts): 1 digit, 2 lower-case letter,
+ * 5 upper-case letter, 3 "-", 4 ".", 0 other.
  */
 export const HOST_CLASS = new Uint8Array(256);
 for (let c = 0; c < 256; c++) {
@@ -453,86 +438,4 @@ for (let c = 0; c < 256; c++) {
             : c === 0x2e
               ? 4
               : 0;
-}
-
-/**
- * End of the host (hostname / IPv4address / IPv6reference) that starts at `i`, or -1 when no
- * valid host starts there. The host ends at the first character that cannot belong to it; the
- * caller checks what follows. One pass checks the hostname grammar (RFC 3261 §25.1):
- *
- * ```
- * hostname    = *( domainlabel "." ) toplabel [ "." ]
- * domainlabel = alphanum / alphanum *( alphanum / "-" ) alphanum
- * toplabel    = ALPHA / ALPHA *( alphanum / "-" ) alphanum
- * ```
- *
- * A run of digits and dots is an IPv4address (RFC 5954 §4.1: each part 0-255) or nothing, since
- * its last label cannot be a toplabel.
- */
-export function scanHost(s: string, i: number): number {
-  hostUpper = false;
-  if (s.charCodeAt(i) === 0x5b) {
-    // IPv6reference = "[" IPv6address "]"
-    const j = scanSet(s, i + 1, IPV6CHAR);
-    if (s.charCodeAt(j) !== 0x5d || !parseIPv6(s, i + 1, j, null)) {
-      return -1;
-    }
-    // Hex digits may be upper case; hosts compare case-insensitively.
-    hostUpper = true;
-    return j + 1;
-  }
-  const n = s.length;
-  let k = i;
-  // The class of the previous character; a virtual "." precedes the first label.
-  let prev = 4;
-  let topAlpha = false;
-  let numeric = true;
-  let upper = false;
-  for (; k < n; k++) {
-    let cls = HOST_CLASS[s.charCodeAt(k)] ?? 0;
-    if (cls === 0) {
-      break;
-    }
-    if (cls === 5) {
-      upper = true;
-      cls = 2;
-    }
-    if (cls === 4) {
-      // An empty label, or a label ending in "-".
-      if (prev === 4 || prev === 3) {
-        return -1;
-      }
-    } else if (prev === 4) {
-      // A label starts: not with "-"; the last one to start is the toplabel.
-      if (cls === 3) {
-        return -1;
-      }
-      topAlpha = cls === 2;
-    }
-    if (cls === 2 || cls === 3) {
-      numeric = false;
-    }
-    prev = cls;
-  }
-  if (k === i) {
-    return -1;
-  }
-  hostUpper = upper;
-  if (numeric) {
-    return isIPv4(s, i, k) ? k : -1;
-  }
-  // A trailing "." (fully qualified name) is fine; a trailing "-" is not.
-  return prev !== 3 && topAlpha ? k : -1;
-}
-
-/** Whether the host found by the last {@link scanHost} call had upper-case letters. */
-let hostUpper = false;
-
-/**
- * The host that {@link scanHost} just found at `s[i, end)`, lower-cased (hosts compare
- * case-insensitively, RFC 3261 §19.1.4). Uses what the scan learnt, so the host is not walked a
- * second time in the usual all-lower-case case.
- */
-export function scannedHost(s: string, i: number, end: number): string {
-  return hostUpper ? lowerSlice(s, i, end) : s.slice(i, end);
 }

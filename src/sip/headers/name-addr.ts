@@ -204,23 +204,9 @@ export function parseNameAddrAt(s: string, b: Uint8Array, from: number, to: numb
 }
 
 /**
- * The header parameters of a single address element (its `tag`, say) without parsing its URI:
- * what a proxy reads from From and To on every message. The address syntax around the URI is
- * still checked; the URI itself is checked when the full address is parsed.
- */
-export function parseAddressParams(value: string): Params {
-  const b = bytesOf(value);
-  const n = trimEndWsB(b, 0, value.length);
-  if (scanAddress(value, b, 0, n, true, '') !== n) {
-    fail('Unexpected character after address');
-  }
-  return aParams;
-}
-
-/**
  * The value of the header parameter `want` (lower-case) of a single address element over
  * `b[from, to)`: undefined when absent, null when written without a value. The address syntax
- * is checked as {@link parseAddressParams} checks it, without building anything else.
+ * around the URI is checked in full, the URI itself only when the full address is parsed.
  */
 export function addressParamAt(
   s: string,
@@ -269,15 +255,11 @@ export function parseNameAddrListAt(
 }
 
 /**
- * Check the syntax of a Contact value (`*` or a list of addresses) without parsing the URIs, and
- * return how many addresses it holds (0 for `*`). A proxy that does not act on Contact checks
- * only this much; the registrar parses the full value.
+ * Check the syntax of a Contact value over `b[from, to)` (`*` or a list of addresses, whitespace
+ * around allowed) without parsing the URIs, and return how many addresses it holds (0 for `*`).
+ * A proxy that does not act on Contact checks only this much; the registrar parses the full
+ * value.
  */
-export function checkContactSyntax(value: string): number {
-  return checkContactSyntaxAt(value, bytesOf(value), 0, value.length);
-}
-
-/** {@link checkContactSyntax} over `b[from, to)`; whitespace around allowed. */
 export function checkContactSyntaxAt(s: string, b: Uint8Array, from: number, to: number): number {
   const a = skipWsB(b, from, to);
   const n = trimEndWsB(b, a, to);

@@ -23,7 +23,7 @@ import {
   skipWsB,
   trimEndWsB,
 } from '../bytes.js';
-import { DIGIT, TOKEN, isIPv4, lowerSlice, parseIPv6, scanHost, upperSlice } from '../chars.js';
+import { DIGIT, TOKEN, isIPv4, lowerSlice, parseIPv6, upperSlice } from '../chars.js';
 import { formatParams, paramsEnd, parseParamsAt } from '../params.js';
 import type { Params, Via } from '../types.js';
 
@@ -164,7 +164,10 @@ function checkParams(p: Params): void {
   }
   // via-maddr = "maddr" EQUAL host
   const maddr = p.get('maddr');
-  if (maddr !== undefined && (maddr === null || scanHost(maddr, 0) !== maddr.length)) {
+  if (
+    maddr !== undefined &&
+    (maddr === null || scanHostB(maddr, bytesOf(maddr), 0, maddr.length) !== maddr.length)
+  ) {
     fail('Bad Via maddr');
   }
 }
