@@ -233,13 +233,11 @@ function matchKnown(text: string, from: number, to: number): string | undefined 
   return undefined;
 }
 
-/** A name the parser recognises: its canonical form and its bytes with the case mask. */
+/** A name the parser recognises: its canonical form and its bytes. */
 interface KnownName {
   readonly name: string;
-  /** The spelling's bytes, lower-case. */
+  /** The spelling's bytes: lower-case letters and "-" only. */
   readonly bytes: Uint8Array;
-  /** 0x20 where the spelling has a letter (compared ignoring case), 0 elsewhere (exact). */
-  readonly mask: Uint8Array;
 }
 
 /**
@@ -253,9 +251,7 @@ const BY_FIRST: readonly (readonly KnownName[] | undefined)[] = (() => {
   const rest = KNOWN_BY_LENGTH.flatMap((list) => list ?? []).filter((n) => !frequent.includes(n));
   const t: KnownName[][] = [];
   const add = (spelling: string, name: string): void => {
-    const bytes = Buffer.from(spelling, 'latin1');
-    const mask = Uint8Array.from(bytes, (c) => (c >= 0x61 && c <= 0x7a ? 0x20 : 0));
-    (t[spelling.charCodeAt(0)] ??= []).push({ name, bytes, mask });
+    (t[spelling.charCodeAt(0)] ??= []).push({ name, bytes: Buffer.from(spelling, 'latin1') });
   };
   for (const name of [...frequent, ...rest]) {
     add(name, name);
@@ -286,14 +282,19 @@ export function knownNameAt(b: Uint8Array, pos: number, end: number): string | u
   for (let k = 0; k < list.length; k++) {
     const known = list[k]!;
     const bytes = known.bytes;
-    const mask = known.mask;
     const len = bytes.length;
     const stop = pos + len;
     if (stop >= end) {
       continue;
     }
+    // The names hold lower-case letters and "-". Under | 0x20 a byte equals a letter only when
+    // it is that letter in either case, and equals "-" when it is "-" or CR, so CR is refused.
     let q = 1;
-    while (q < len && (b[pos + q]! | mask[q]!) === bytes[q]) {
+    while (q < len) {
+      const c = b[pos + q]!;
+      if ((c | 0x20) !== bytes[q] || c === 0x0d) {
+        break;
+      }
       q++;
     }
     if (q === len) {
