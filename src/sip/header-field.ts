@@ -16,7 +16,10 @@ export class RawSource {
      * so for a parsed message this is 0 and an offset into `text` is an offset into `buf`.
      */
     readonly base: number,
-    /** `buf` from `base` through the header block, decoded as latin1: one character per byte. */
+    /**
+     * `buf` from `base` decoded as latin1, one character per byte: the header block at least (a
+     * parsed message's text runs on through its body).
+     */
     readonly text: string,
   ) {}
 }
