@@ -63,8 +63,23 @@ function toField(
   toTag: string | undefined,
 ): HeaderField {
   // RFC 3261 §8.2.6.2: a 100 Trying "MAY" carry a tag; we leave it untouched, as most stacks do.
-  if (status === 100 || req.toTag() !== null) {
+  if (status === 100 || hasToTag(req, field)) {
     return field;
   }
   return field.withValue(`${field.value};tag=${toTag ?? newTag()}`);
+}
+
+/**
+ * Whether the request's To already carries a tag. A To that does not parse (an unquoted display
+ * name with separators, RFC 4475 §3.1.2.15) must still get its 400 with a tag, so the check
+ * falls back to the text: a `;tag=` parameter after the address.
+ */
+function hasToTag(req: SipRequest, field: HeaderField): boolean {
+  try {
+    return req.toTag() !== null;
+  } catch {
+    const v = field.value;
+    const close = v.lastIndexOf('>');
+    return /;\s*tag\s*=/i.test(close < 0 ? v : v.slice(close));
+  }
 }

@@ -73,3 +73,26 @@ t.test('reasonPhrase knows RFC 3261 §21 phrases and falls back per class', asyn
   t.equal(reasonPhrase(599), 'Server Error');
   t.equal(reasonPhrase(699), 'Global Failure');
 });
+
+t.test('a request whose To does not parse still gets a response with a To tag', async (t) => {
+  const bad = parseMessage(
+    Buffer.from(
+      'INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKx\r\n' +
+        'From: <sip:c@d>;tag=1\r\nTo: Bob, Jr <sip:a@b>\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\n' +
+        'Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n',
+      'latin1',
+    ),
+  ) as SipRequest;
+  t.throws(() => bad.toTag(), 'the To value itself is malformed');
+  const res = createResponse(bad, 400, { toTag: 'fixed' });
+  t.equal(res.get('to'), 'Bob, Jr <sip:a@b>;tag=fixed');
+  const tagged = parseMessage(
+    Buffer.from(
+      'INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKy\r\n' +
+        'From: <sip:c@d>;tag=1\r\nTo: Bob, Jr <sip:a@b>;tag=9\r\nCall-ID: y\r\nCSeq: 1 INVITE\r\n' +
+        'Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n',
+      'latin1',
+    ),
+  ) as SipRequest;
+  t.equal(createResponse(tagged, 400).get('to'), 'Bob, Jr <sip:a@b>;tag=9', 'existing tag kept');
+});
