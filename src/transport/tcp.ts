@@ -8,6 +8,7 @@ import tls from 'node:tls';
 import type { SipParseError } from '../core/errors.js';
 import { StreamFramer, type FramerHandler, type FramerLimits } from '../sip/index.js';
 import { Connection, type ConnectionHost } from './connection.js';
+import { listenServer } from './listen.js';
 import { isWildcard, unbracketHost } from './sockets.js';
 import type { Protocol, SendCallback, SocketInfo } from './types.js';
 
@@ -167,17 +168,7 @@ export class StreamListener {
 
   /** Bind; resolves with the real port, rejects with the system error. */
   listen(host: string, port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const server = this.server;
-      const fail = (err: Error): void => {
-        reject(err);
-      };
-      server.once('error', fail);
-      server.listen({ host, port, exclusive: true, ipv6Only: host.includes(':') }, () => {
-        server.off('error', fail);
-        resolve((server.address() as net.AddressInfo).port);
-      });
-    });
+    return listenServer(this.server, host, port);
   }
 
   /** The socket this listener is, once bound. */

@@ -6,10 +6,10 @@
 import { isUtf8 } from 'node:buffer';
 import http from 'node:http';
 import https from 'node:https';
-import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { Connection } from './connection.js';
+import { listenServer } from './listen.js';
 import { bracketHost, isWildcard, unbracketHost } from './sockets.js';
 import type { StreamAcceptHost, TlsMaterial } from './tcp.js';
 import type { SendCallback, SocketInfo } from './types.js';
@@ -143,18 +143,9 @@ export class WsListener {
     this.server.on('tlsClientError', this.onTlsClientError);
   }
 
+  /** Bind; resolves with the real port, rejects with the system error. */
   listen(host: string, port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const server = this.server;
-      const fail = (err: Error): void => {
-        reject(err);
-      };
-      server.once('error', fail);
-      server.listen({ host, port, exclusive: true, ipv6Only: host.includes(':') }, () => {
-        server.off('error', fail);
-        resolve((server.address() as net.AddressInfo).port);
-      });
-    });
+    return listenServer(this.server, host, port);
   }
 
   setInfo(info: SocketInfo): void {
