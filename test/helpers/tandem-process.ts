@@ -43,6 +43,8 @@ export async function startTandemProcess(o: TandemStartOptions = {}): Promise<Ta
   });
   const ready = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
+      // Never leave a half-started proxy behind: the caller gets no handle to stop it.
+      child.kill('SIGKILL');
       reject(new Error(`tandem did not start in time:\n${lines.join('\n')}\n${stderr}`));
     }, o.readyTimeout ?? 30_000);
     child.stdout.on('data', (d: Buffer) => {
