@@ -18,3 +18,16 @@ export function listenServer(server: Server, host: string, port: number): Promis
     });
   });
 }
+
+/** Stop accepting; resolves once the listening socket is closed (open connections are untouched). */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) {
+      resolve();
+      return;
+    }
+    server.close(() => {
+      resolve();
+    });
+  });
+}

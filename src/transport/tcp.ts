@@ -8,7 +8,7 @@ import tls from 'node:tls';
 import type { SipParseError } from '../core/errors.js';
 import { StreamFramer, type FramerHandler, type FramerLimits } from '../sip/index.js';
 import { Connection, type ConnectionHost } from './connection.js';
-import { listenServer } from './listen.js';
+import { closeServer, listenServer } from './listen.js';
 import { isWildcard, unbracketHost } from './sockets.js';
 import type { Protocol, SendCallback, SocketInfo } from './types.js';
 
@@ -178,15 +178,7 @@ export class StreamListener {
 
   /** Stop accepting; resolves when the listening socket is closed (connections are the table's). */
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      if (!this.server.listening) {
-        resolve();
-        return;
-      }
-      this.server.close(() => {
-        resolve();
-      });
-    });
+    return closeServer(this.server);
   }
 
   private readonly onRawConnection = (sock: net.Socket): void => {

@@ -9,7 +9,7 @@ import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { Connection } from './connection.js';
-import { listenServer } from './listen.js';
+import { closeServer, listenServer } from './listen.js';
 import { bracketHost, isWildcard, unbracketHost } from './sockets.js';
 import type { StreamAcceptHost, TlsMaterial } from './tcp.js';
 import type { SendCallback, SocketInfo } from './types.js';
@@ -154,16 +154,8 @@ export class WsListener {
 
   /** Stop accepting; upgraded connections belong to the table and are closed there. */
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.wss.close();
-      if (!this.server.listening) {
-        resolve();
-        return;
-      }
-      this.server.close(() => {
-        resolve();
-      });
-    });
+    this.wss.close();
+    return closeServer(this.server);
   }
 
   private readonly onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
