@@ -36,10 +36,12 @@ function freePort(): Promise<number> {
 }
 
 /** utime + stime of a process, in seconds. */
-function cpuSeconds(pid: number): number {
+/** The process's CPU time (user + kernel) in seconds, or its kernel time alone. */
+function cpuSeconds(pid: number, kernelOnly = false): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  const sys = Number(fields[12]);
+  return ((kernelOnly ? 0 : Number(fields[11])) + sys) / CLK_TCK;
 }
 
 function exited(child: ChildProcess): Promise<number | null> {
@@ -58,6 +60,8 @@ async function startProxy(port: number): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     [
+      // BENCH_NODE_ARGS adds Node flags to the proxy (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+      ...(process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== ''),
       // BENCH_DIST=1 runs the build (`npm run build`) instead of the sources through tsx.
       ...(process.env['BENCH_DIST'] === '1'
         ? ['dist/src/main.js']
@@ -125,6 +129,7 @@ async function step(proxyPort: number, proxyPid: number, rate: number): Promise<
   ]);
   await new Promise((r) => setTimeout(r, 1000));
   const cpu0 = cpuSeconds(proxyPid);
+  const sys0 = cpuSeconds(proxyPid, true);
   const t0 = Date.now();
   const uac = sipp([
     '-sf',
@@ -149,6 +154,7 @@ async function step(proxyPort: number, proxyPid: number, rate: number): Promise<
   const code = await exited(uac.child);
   const seconds = (Date.now() - t0) / 1000;
   const cpu = cpuSeconds(proxyPid) - cpu0;
+  const sys = cpuSeconds(proxyPid, true) - sys0;
   uas.child.kill('SIGKILL');
   await exited(uas.child);
   const failed = failedCalls(uac.out());
@@ -163,6 +169,7 @@ async function step(proxyPort: number, proxyPid: number, rate: number): Promise<
       seconds: Math.round(seconds * 10) / 10,
       proxy_cpu_s: Math.round(cpu * 100) / 100,
       cpu_s_per_1000_calls: Math.round((cpu / calls) * 1000 * 1000) / 1000,
+      kernel_s_per_1000_calls: Math.round((sys / calls) * 1000 * 1000) / 1000,
     }) + '\n',
   );
   return ok;
@@ -184,7 +191,12 @@ try {
     await new Promise((r) => setTimeout(r, 2000));
   }
 } finally {
-  proxy.kill('SIGKILL');
+  // SIGTERM, so that a profile asked for through BENCH_NODE_ARGS is written on exit.
+  const exited = new Promise((r) => proxy.once('exit', r));
+  proxy.kill('SIGTERM');
+  const timer = setTimeout(() => proxy.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
 }
 process.stdout.write(
   JSON.stringify({

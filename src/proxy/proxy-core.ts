@@ -5,6 +5,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
+import type { CoreObserver } from '../core/observer.js';
 import { SipParseError } from '../core/errors.js';
 import { createResponse, randomToken, type SipRequest, type SipResponse } from '../sip/index.js';
 import type { ServerTransaction, TransactionUser } from '../transaction/types.js';
@@ -49,6 +50,7 @@ export class ProxyCore implements TransactionUser, ForwardingHost {
     script_errors: 0,
   };
   private readonly supported: ReadonlySet<string>;
+  private readonly observer: CoreObserver | undefined;
   private handler: RequestHandler = defaultHandler;
   /** Tasks by their server transaction, for CANCEL (§16.10) and cleanup. */
   private readonly tasks = new Map<ServerTransaction, RequestTask>();
@@ -70,6 +72,7 @@ export class ProxyCore implements TransactionUser, ForwardingHost {
     this.timerC = options.timerC ?? 180_000;
     this.maxForwards = options.maxForwards ?? 70;
     this.supported = new Set((options.supported ?? []).map((t) => t.toLowerCase()));
+    this.observer = options.observer;
   }
 
   /** Install the routing logic (the script layer's request route). */
@@ -170,6 +173,7 @@ export class ProxyCore implements TransactionUser, ForwardingHost {
    * best answer, or a 500, so no transaction lingers unanswered until its timers run out.
    */
   private finish(task: RequestTask): void {
+    this.processed(task);
     const ctx = task.context;
     if (ctx !== null) {
       if (!ctx.finalSent && ctx.pending() === 0 && !task.replied) {
@@ -187,7 +191,12 @@ export class ProxyCore implements TransactionUser, ForwardingHost {
     }
   }
 
+  private processed(task: RequestTask): void {
+    this.observer?.requestProcessed?.(task.req.method, this.clock.now() - task.rx.receivedAt);
+  }
+
   private scriptFailed(task: RequestTask, err: unknown): void {
+    this.processed(task);
     this.stats.script_errors++;
     this.logger.error(
       { err, route: 'request', callId: safeCallId(task.req), method: task.req.method },

@@ -1,6 +1,7 @@
 /** What the proxy core needs from the layers below it, and its options. */
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
+import type { CoreObserver } from '../core/observer.js';
 import type { SipRequest, SipUri } from '../sip/index.js';
 import type {
   ClientTransaction,
@@ -38,6 +39,8 @@ export interface ProxyOptions {
   maxForwards?: number;
   /** Option tags accepted in Proxy-Require (§16.3 item 5). Default none. */
   supported?: readonly string[];
+  /** Told when the request route is done with a request (request processing time). */
+  observer?: CoreObserver;
 }
 
 /** One destination of a forwarded request (a branch, RFC 3261 §16.5). */

@@ -15,6 +15,8 @@ import type { TransactionState } from './types.js';
 export abstract class TransactionBase implements TableEntry {
   /** Where the machine is; `terminated` is final. */
   state: TransactionState;
+  /** Clock time of creation, for the transaction-duration measure. */
+  readonly createdAt: number;
   private retransmitTimer: TimerHandle | null = null;
   private expiryTimer: TimerHandle | null = null;
   private readonly retransmitFired = (): void => {
@@ -40,6 +42,7 @@ export abstract class TransactionBase implements TableEntry {
     initial: TransactionState,
   ) {
     this.state = initial;
+    this.createdAt = ctx.clock.now();
   }
 
   /** Start the machine: enter its initial state (called once the layer has tabled it). */

@@ -7,6 +7,7 @@
 import type { Clock } from '../core/clock.js';
 import { CoreError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
+import type { CoreObserver } from '../core/observer.js';
 import { TimerWheel } from '../core/timer-wheel.js';
 import type { SipRequest, SipResponse } from '../sip/index.js';
 import {
@@ -45,6 +46,8 @@ export interface TransactionLayerOptions {
   /** T1, T2, T4 and the optional Timer B/F overrides (RFC 3261 defaults otherwise). */
   timers?: Partial<TimerConfig>;
   logger?: Logger;
+  /** Told when a transaction leaves the table (transaction duration). */
+  observer?: CoreObserver;
 }
 
 /** What {@link TransactionLayer.createServerTransaction} returns: a ServerTransaction with `failure`. */
@@ -64,6 +67,7 @@ export class TransactionLayer implements TransportHandler {
   private readonly transport: TransportPort;
   private readonly user: TransactionUser;
   private readonly log: Logger;
+  private readonly observer: CoreObserver | undefined;
   private readonly ctx: TransactionContext;
   private stopped = false;
 
@@ -73,6 +77,7 @@ export class TransactionLayer implements TransportHandler {
     this.timers = resolveTimers(options.timers);
     // Used as given: the caller names the component (app.ts passes a `tm` child).
     this.log = options.logger ?? silentLogger;
+    this.observer = options.observer;
     const clock = options.clock ?? new TimerWheel({ logger: this.log });
     this.ctx = {
       clock,
@@ -324,14 +329,24 @@ export class TransactionLayer implements TransportHandler {
   }
 
   private removed(tx: TableEntry): void {
-    if (this.servers.get(tx.id) === tx) {
+    let ended: ServerTx | ClientTx | undefined = this.servers.get(tx.id);
+    let side: 'server' | 'client' = 'server';
+    if (ended === tx) {
       this.servers.delete(tx.id);
-    } else if (this.clients.get(tx.id) === tx) {
-      this.clients.delete(tx.id);
     } else {
-      return;
+      ended = this.clients.get(tx.id);
+      if (ended !== tx) {
+        return;
+      }
+      this.clients.delete(tx.id);
+      side = 'client';
     }
     this.stats.inuse_transactions--;
+    this.observer?.transactionEnded?.(
+      side,
+      ended.request.method,
+      this.ctx.clock.now() - ended.createdAt,
+    );
   }
 
   /** Network input that cannot be keyed never throws past here: count, log at debug, drop. */

@@ -110,3 +110,31 @@ t.test('without a clock the layer runs its own wheel on the system clock', async
   layer.stop();
   t.equal(tx.state, 'terminated');
 });
+
+t.test(
+  'the observer hears how long each transaction lived, with its side and method',
+  async (t) => {
+    const clock = new FakeClock(1000);
+    const transport = new FakeTransport(clock);
+    const ended: [string, string, number][] = [];
+    const layer = new TransactionLayer({
+      transport,
+      user: new RecordingTU(),
+      clock,
+      observer: {
+        transactionEnded: (side, method, ms) => {
+          ended.push([side, method, ms]);
+        },
+      },
+    });
+    const user = new RecordingClientUser(clock);
+    layer.createClientTransaction(outgoing({ method: 'OPTIONS' }), target(), user);
+    clock.advance(40);
+    layer.onResponse(response({ status: 200, method: 'OPTIONS' }), rxInfo());
+    t.same(ended, [], 'still in the table during Timer K');
+    clock.runAll(60_000);
+    // Timer K is T4 (5 s) over UDP: 40 ms to the answer, then 5000 ms.
+    t.same(ended, [['client', 'OPTIONS', 5040]]);
+    layer.stop();
+  },
+);
