@@ -156,12 +156,21 @@ export class RequestTask {
    * Forward statefully to the target set (OpenSIPS `t_relay()`): the Request-URI (or `dst`) plus
    * any appended branches, highest q first. Resolves to true when at least one branch was sent
    * or the request was answered; false when nothing could be sent (the script then replies).
+   * The promise is already settled when nothing had to wait (see {@link ResponseContext.start}).
    */
-  async relay(): Promise<boolean> {
+  relay(): Promise<boolean> {
+    try {
+      return settled(this.relayNow());
+    } catch (err) {
+      return rejected(err);
+    }
+  }
+
+  private relayNow(): boolean | Promise<boolean> {
     if (this.req.method === 'ACK' || (this.req.method === 'CANCEL' && this.serverTx === null)) {
       // ACK for a 2xx is end-to-end and has no transaction; a CANCEL with no matching INVITE
       // "MUST [be] statelessly forward[ed]" (§16.10).
-      return this.forward();
+      return this.forwardNow();
     }
     this.preprocess();
     const tx = this.createTransaction();
@@ -178,25 +187,57 @@ export class RequestTask {
       // §16.2 / §17.2.1: answer 100 at once so the caller's INVITE stops retransmitting.
       tx.respond(createResponse(this.req, 100));
     }
-    const targets: BranchTarget[] = [
-      { uri: this.req.uri, dst: this.dst, q: this.ruriQ },
-      ...this.extraBranches,
-    ];
-    this.extraBranches.length = 0;
+    const first: BranchTarget = { uri: this.req.uri, dst: this.dst, q: this.ruriQ };
+    let targets: BranchTarget[] = [first];
+    if (this.extraBranches.length > 0) {
+      targets = targets.concat(this.extraBranches);
+      this.extraBranches.length = 0;
+    }
     this.context ??= new ResponseContext(this.host, this, tx);
-    return (await this.context.start(targets)) > 0;
+    const started = this.context.start(targets);
+    return typeof started === 'number' ? started > 0 : started.then((n) => n > 0);
   }
 
   /** Forward statelessly (OpenSIPS `forward()`, RFC 3261 §16.11). */
-  async forward(): Promise<boolean> {
+  forward(): Promise<boolean> {
+    try {
+      return settled(this.forwardNow());
+    } catch (err) {
+      return rejected(err);
+    }
+  }
+
+  private forwardNow(): boolean | Promise<boolean> {
     const mf = maxForwardsRejection(this.req);
     if (mf !== null) {
       this.reply(mf.status, mf.reason);
       return true;
     }
     this.preprocess();
-    const ok = await forwardRequestStateless(this.host, this);
-    this.forwarded ||= ok;
-    return ok;
+    const ok = forwardRequestStateless(this.host, this);
+    if (typeof ok === 'boolean') {
+      this.forwarded ||= ok;
+      return ok;
+    }
+    return ok.then((sent) => {
+      this.forwarded ||= sent;
+      return sent;
+    });
   }
+}
+
+const TRUE = Promise.resolve(true);
+const FALSE = Promise.resolve(false);
+
+/** A result as a promise; a settled one is shared, so the usual relay allocates none. */
+function settled(r: boolean | Promise<boolean>): Promise<boolean> {
+  if (typeof r === 'boolean') {
+    return r ? TRUE : FALSE;
+  }
+  return r;
+}
+
+/** What a synchronous throw becomes for a caller that expects a promise (as `async` did). */
+function rejected(err: unknown): Promise<never> {
+  return Promise.reject(err instanceof Error ? err : new Error(String(err)));
 }

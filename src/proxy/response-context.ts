@@ -77,30 +77,46 @@ export class ResponseContext {
 
   /**
    * Start the target set: the highest q-value group now, in parallel; lower groups wait until
-   * the group before them has failed. Resolves to the number of branches that were handed to a
-   * client transaction (0 means nothing could be sent).
+   * the group before them has failed. Gives the number of branches that were handed to a client
+   * transaction (0 means nothing could be sent): at once when no branch had to wait (no DNS, no
+   * asynchronous branch route), which is the usual relay to an address, else as a promise.
    */
-  async start(targets: readonly BranchTarget[]): Promise<number> {
-    const sorted = [...targets].sort((a, b) => b.q - a.q);
-    const groups: BranchTarget[][] = [];
-    for (const t of sorted) {
-      const last = groups[groups.length - 1];
-      if (last !== undefined && last[0]!.q === t.q) {
-        last.push(t);
-      } else {
-        groups.push([t]);
-      }
-    }
-    let started = 0;
+  start(targets: readonly BranchTarget[]): number | Promise<number> {
+    const groups = groupByQ(targets);
     this.starting++;
+    let started = 0;
     try {
+      while (groups.length > 0 && started === 0 && !this.cancelled) {
+        const r = this.startGroup(groups.shift()!);
+        if (typeof r !== 'number') {
+          return this.startLater(r, groups);
+        }
+        started = r;
+      }
+    } catch (err) {
+      this.starting--;
+      throw err;
+    }
+    return this.started(started, groups);
+  }
+
+  private async startLater(pending: Promise<number>, groups: BranchTarget[][]): Promise<number> {
+    let started: number;
+    try {
+      started = await pending;
       while (groups.length > 0 && started === 0 && !this.cancelled) {
         started = await this.startGroup(groups.shift()!);
       }
-      this.queued.push(...groups);
-    } finally {
+    } catch (err) {
       this.starting--;
+      throw err;
     }
+    return this.started(started, groups);
+  }
+
+  private started(started: number, groups: BranchTarget[][]): number {
+    this.queued.push(...groups);
+    this.starting--;
     if (started > 0) {
       // Branches may have failed while others were being resolved.
       this.maybeComplete();
@@ -108,13 +124,25 @@ export class ResponseContext {
     return started;
   }
 
-  private async startGroup(group: readonly BranchTarget[]): Promise<number> {
-    const results = await Promise.all(group.map((t) => this.startBranch(t)));
-    return results.filter(Boolean).length;
+  private startGroup(group: readonly BranchTarget[]): number | Promise<number> {
+    if (group.length === 1) {
+      const r = this.startBranch(group[0]!);
+      return typeof r === 'boolean' ? Number(r) : r.then(Number);
+    }
+    const results = group.map((t) => this.startBranch(t));
+    if (results.every((r) => typeof r === 'boolean')) {
+      return results.filter(Boolean).length;
+    }
+    return Promise.all(results.map((r) => Promise.resolve(r))).then(
+      (done) => done.filter(Boolean).length,
+    );
   }
 
-  /** Prepare one branch (§16.6 items 1-7) and send its first attempt; false if it failed. */
-  private async startBranch(target: BranchTarget): Promise<boolean> {
+  /**
+   * Prepare one branch (§16.6 items 1-7) and send its first attempt; false if it failed. Waits
+   * only for what must be waited for: an asynchronous branch route, or DNS for a name.
+   */
+  private startBranch(target: BranchTarget): boolean | Promise<boolean> {
     const branch: Branch = {
       index: this.branches.length,
       target,
@@ -139,28 +167,68 @@ export class ResponseContext {
       copy.decrementMaxForwards(this.host.maxForwards);
       // §16.6 item 6: a strict router next: rewrite the copy's Request-URI and Route.
       const strict = applyStrictRoute(copy);
-      if (this.task.branchHandler !== null && !(await this.task.branchHandler(copy, branch))) {
-        branch.final = createResponse(req, 480, { reason: 'Branch Dropped By Script' });
-        return false;
+      if (this.task.branchHandler !== null) {
+        return this.routeBranch(branch, copy, strict);
       }
-      const hop = nextHopUri(copy, target.dst, strict);
-      if (hop === null) {
-        branch.final = createResponse(req, 416, { reason: 'Unsupported URI Scheme' });
-        return false;
-      }
-      branch.request = copy;
-      branch.addresses = await this.host.resolver.resolve(hop);
+      return this.resolveBranch(branch, copy, strict);
     } catch (err) {
-      this.host.logger.debug({ err, callId: req.callId() }, 'branch could not start');
-      branch.final = createResponse(req, 503, { reason: 'Destination Unreachable' });
+      return this.branchFailed(branch, err);
+    }
+  }
+
+  /** The script's branch route first (it may wait), then the rest of {@link startBranch}. */
+  private async routeBranch(branch: Branch, copy: SipRequest, strict: boolean): Promise<boolean> {
+    try {
+      if (!(await this.task.branchHandler!(copy, branch))) {
+        branch.final = createResponse(this.task.req, 480, { reason: 'Branch Dropped By Script' });
+        return false;
+      }
+      return await this.resolveBranch(branch, copy, strict);
+    } catch (err) {
+      return this.branchFailed(branch, err);
+    }
+  }
+
+  private resolveBranch(
+    branch: Branch,
+    copy: SipRequest,
+    strict: boolean,
+  ): boolean | Promise<boolean> {
+    const hop = nextHopUri(copy, branch.target.dst, strict);
+    if (hop === null) {
+      branch.final = createResponse(this.task.req, 416, { reason: 'Unsupported URI Scheme' });
       return false;
     }
+    branch.request = copy;
+    const now = this.host.resolver.resolveNumeric?.(hop) ?? null;
+    if (now === null) {
+      return this.host.resolver.resolve(hop).then(
+        (addresses) => {
+          branch.addresses = addresses;
+          return this.launch(branch);
+        },
+        (err: unknown) => this.branchFailed(branch, err),
+      );
+    }
+    branch.addresses = now;
+    return this.launch(branch);
+  }
+
+  private branchFailed(branch: Branch, err: unknown): false {
+    const req = this.task.req;
+    this.host.logger.debug({ err, callId: req.callId() }, 'branch could not start');
+    branch.final = createResponse(req, 503, { reason: 'Destination Unreachable' });
+    return false;
+  }
+
+  /** The first attempt of a resolved branch, unless a CANCEL came while it was being prepared. */
+  private launch(branch: Branch): boolean {
     if (this.cancelled) {
-      branch.final = createResponse(req, 487, { reason: 'Request Terminated' });
+      branch.final = createResponse(this.task.req, 487, { reason: 'Request Terminated' });
       return false;
     }
     if (!this.attempt(branch)) {
-      branch.final = createResponse(req, 503, { reason: 'No Reachable Destination' });
+      branch.final = createResponse(this.task.req, 503, { reason: 'No Reachable Destination' });
       return false;
     }
     return true;
@@ -409,4 +477,22 @@ export class ResponseContext {
       b.timerC = null;
     }
   }
+}
+
+/** Targets grouped by q-value, highest first (RFC 3261 §16.6: serial forking by q). */
+function groupByQ(targets: readonly BranchTarget[]): BranchTarget[][] {
+  if (targets.length === 1) {
+    return [[targets[0]!]];
+  }
+  const sorted = [...targets].sort((a, b) => b.q - a.q);
+  const groups: BranchTarget[][] = [];
+  for (const t of sorted) {
+    const last = groups[groups.length - 1];
+    if (last !== undefined && last[0]!.q === t.q) {
+      last.push(t);
+    } else {
+      groups.push([t]);
+    }
+  }
+  return groups;
 }

@@ -9,6 +9,7 @@ import {
   viaBranch,
   viaReceived,
   viaRport,
+  type SipRequest,
   type SipResponse,
   type Via,
 } from '../sip/index.js';
@@ -31,11 +32,14 @@ function statelessBranch(task: RequestTask, hop: string): string {
   return `${MAGIC_COOKIE}-s-${hash('sha1', `${seed}\0${hop}`, 'hex').slice(0, 20)}`;
 }
 
-/** Forward the task's request to its next hop without a transaction; false if it cannot be sent. */
-export async function forwardRequestStateless(
+/**
+ * Forward the task's request to its next hop without a transaction; false if it cannot be sent.
+ * At once when the next hop is an address, as a promise when it needs DNS.
+ */
+export function forwardRequestStateless(
   host: ForwardingHost,
   task: RequestTask,
-): Promise<boolean> {
+): boolean | Promise<boolean> {
   const copy = copyRequest(task.req);
   copy.decrementMaxForwards(host.maxForwards);
   const strict = applyStrictRoute(copy);
@@ -43,13 +47,32 @@ export async function forwardRequestStateless(
   if (hop === null) {
     return false;
   }
-  let addresses: SendTarget[];
+  let now: SendTarget[] | null;
   try {
-    addresses = await host.resolver.resolve(hop);
+    now = host.resolver.resolveNumeric?.(hop) ?? null;
   } catch (err) {
-    host.logger.debug({ err, callId: task.req.callId() }, 'stateless forward: no address');
-    return false;
+    return unresolved(host, task, err);
   }
+  if (now !== null) {
+    return sendStateless(host, task, copy, now);
+  }
+  return host.resolver.resolve(hop).then(
+    (addresses) => sendStateless(host, task, copy, addresses),
+    (err: unknown) => unresolved(host, task, err),
+  );
+}
+
+function unresolved(host: ForwardingHost, task: RequestTask, err: unknown): false {
+  host.logger.debug({ err, callId: task.req.callId() }, 'stateless forward: no address');
+  return false;
+}
+
+function sendStateless(
+  host: ForwardingHost,
+  task: RequestTask,
+  copy: SipRequest,
+  addresses: readonly SendTarget[],
+): boolean {
   for (const target of addresses) {
     let socket;
     try {

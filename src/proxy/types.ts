@@ -25,6 +25,11 @@ export interface TransactionPort {
 /** RFC 3263 resolution as the proxy uses it (src/transport/resolver.ts implements it). */
 export interface ResolverPort {
   resolve(uri: SipUri): Promise<SendTarget[]>;
+  /**
+   * The targets at once when no DNS is needed (an IP-literal TARGET), null otherwise; lets the
+   * common relay to an address finish without a promise. Throws as `resolve` rejects.
+   */
+  resolveNumeric?(uri: SipUri): SendTarget[] | null;
 }
 
 export interface ProxyOptions {

@@ -105,10 +105,7 @@ export class Resolver {
    * {@link blacklist} come last. Rejects with TANDEM_ERR_RESOLVE when nothing usable is found.
    */
   async resolve(uri: SipUri | ResolveInput): Promise<ResolvedTarget[]> {
-    if (this.#closed) {
-      throw new CoreError('TANDEM_ERR_INVALID_STATE', 'resolver is closed');
-    }
-    const q = this.#toQuery(uri);
+    const q = this.#open(uri);
     // Never empty: #locate either finds a target or rejects saying why.
     const found = dedupe(await this.#locate(q));
     const now = this.#clock.now();
@@ -122,6 +119,28 @@ export class Resolver {
       'resolved',
     );
     return ok.concat(listed);
+  }
+
+  /**
+   * The target of a URI whose TARGET is an IP address, at once: RFC 3263 §4.1/§4.2 need no DNS
+   * for it, so the proxy's hot path skips a promise. Null when TARGET is a name (use
+   * {@link resolve}). Throws TANDEM_ERR_RESOLVE for an unusable transport, as `resolve` rejects.
+   */
+  resolveNumeric(uri: SipUri | ResolveInput): ResolvedTarget[] | null {
+    const q = this.#open(uri);
+    return q.numeric ? this.#numericTargets(q) : null;
+  }
+
+  #open(uri: SipUri | ResolveInput): Query {
+    if (this.#closed) {
+      throw new CoreError('TANDEM_ERR_INVALID_STATE', 'resolver is closed');
+    }
+    return this.#toQuery(uri);
+  }
+
+  #numericTargets(q: Query): ResolvedTarget[] {
+    const protocol = q.transport ?? this.#defaultProtocol(q);
+    return [target(protocol, q.target, q.port ?? defaultPort(protocol), q.serverName)];
   }
 
   /**
@@ -235,8 +254,7 @@ export class Resolver {
   async #locate(q: Query): Promise<ResolvedTarget[]> {
     // RFC 3263 §4.1/§4.2: a numeric TARGET needs no DNS; the port is the URI's or the default.
     if (q.numeric) {
-      const protocol = q.transport ?? this.#defaultProtocol(q);
-      return [target(protocol, q.target, q.port ?? defaultPort(protocol), q.serverName)];
+      return this.#numericTargets(q);
     }
     if (q.transport !== null) {
       // §4.2: "If the TARGET was not a numeric IP address, but a port is present in the URI,

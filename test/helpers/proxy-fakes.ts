@@ -181,6 +181,19 @@ export class FakeResolver implements ResolverPort {
     }
     return Promise.reject(new Error(`cannot resolve ${uri.host}`));
   }
+
+  /** Addresses not in the table answer at once, as the real resolver does for IP literals. */
+  resolveNumeric(uri: SipUri): SendTarget[] | null {
+    if (this.table.has(uri.host) || !/^\d+\.\d+\.\d+\.\d+$/.test(uri.host)) {
+      return null;
+    }
+    this.asked.push(uri.host);
+    if (uri.params.get('transport') === 'sctp') {
+      throw new Error(`${uri.host}: transport sctp not supported`);
+    }
+    const protocol = uri.params.get('transport') === 'tcp' ? 'tcp' : 'udp';
+    return [{ protocol, address: uri.host, port: uri.port ?? 5060 }];
+  }
 }
 
 export interface Harness {

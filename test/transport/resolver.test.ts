@@ -107,6 +107,30 @@ t.test('numeric IP targets need no DNS', async (t) => {
   t.equal(server.total(), 0, 'no query sent');
 });
 
+t.test('resolveNumeric answers IP targets at once and leaves names to resolve()', async (t) => {
+  const { server, resolver } = await setup(t, {});
+  const now = resolver.resolveNumeric(sip('sip:192.0.2.1:5080;transport=tcp'));
+  t.same(
+    now?.map((x) => `${x.protocol} ${x.address} ${x.port}`),
+    ['tcp 192.0.2.1 5080'],
+  );
+  t.same(
+    resolver
+      .resolveNumeric({ host: '[2001:db8::1]', port: null, secure: true })
+      ?.map((x) => x.port),
+    [5061],
+  );
+  t.equal(resolver.resolveNumeric(sip('sip:alice@example.com')), null, 'a name needs DNS');
+  t.throws(() => resolver.resolveNumeric(sip('sips:192.0.2.1;transport=udp')), {
+    code: 'TANDEM_ERR_RESOLVE',
+  });
+  t.equal(server.total(), 0, 'no query sent');
+  resolver.close();
+  t.throws(() => resolver.resolveNumeric(sip('sip:192.0.2.1')), {
+    code: 'TANDEM_ERR_INVALID_STATE',
+  });
+});
+
 t.test('a name with an explicit port: A/AAAA only, UDP for sip and TLS for sips', async (t) => {
   const { server, resolver } = await setup(t, providerZone());
   t.same(await targets(resolver, sip('sip:tcp1.example.test:5090')), [
