@@ -234,12 +234,22 @@ export class ProxyCore implements TransactionUser, ForwardingHost {
     const tx = this.transactions.createServerTransaction(task.req, task.rx);
     this.tasks.set(tx, task);
     const previous = tx.onTerminated;
+    // Looked up, not captured: a released task must not stay reachable from its transaction.
     tx.onTerminated = () => {
-      this.tasks.delete(tx);
-      task.context?.clearTimers();
+      const ended = this.tasks.get(tx);
+      if (ended !== undefined) {
+        this.tasks.delete(tx);
+        ended.context?.clearTimers();
+      }
       previous?.();
     };
     return tx;
+  }
+
+  released(task: RequestTask): void {
+    if (task.serverTx !== null) {
+      this.tasks.delete(task.serverTx);
+    }
   }
 
   isCancelled(tx: ServerTransaction): boolean {

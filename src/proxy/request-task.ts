@@ -39,6 +39,8 @@ export interface ForwardingHost {
   isCancelled(tx: ServerTransaction): boolean;
   /** A To tag for a stateless reply that the core recognises when the ACK comes back. */
   statelessTag(): string;
+  /** The task's response context is done: the core need not keep the task any longer. */
+  released(task: RequestTask): void;
 }
 
 export class RequestTask {

@@ -6,12 +6,17 @@
  */
 import type { TimerHandle } from '../core/clock.js';
 import { createResponse, type SipRequest, type SipResponse } from '../sip/index.js';
-import type { ClientTransaction, ServerTransaction } from '../transaction/types.js';
+import type {
+  ClientTransaction,
+  ClientTransactionUser,
+  ServerTransaction,
+} from '../transaction/types.js';
 import type { SendTarget } from '../transport/types.js';
 import { finalResponse } from './best-response.js';
 import { proxyBranch } from './branch.js';
 import { copyRequest } from './copy.js';
 import { recordRouteValues } from './record-route.js';
+import { forwardResponseStateless } from './stateless.js';
 import { applyStrictRoute, nextHopUri } from './route.js';
 import type { BranchTarget } from './types.js';
 import { viaValue } from './via.js';
@@ -46,9 +51,12 @@ export class ResponseContext {
   private inFailureRoute = false;
   /** start() calls in progress: the context cannot complete while branches are being set up. */
   private starting = 0;
+  /** The client transactions' links back here, cut by {@link release}. */
+  private readonly users: BranchUser[] = [];
+  private released = false;
 
   constructor(
-    private readonly host: ForwardingHost,
+    readonly host: ForwardingHost,
     readonly task: RequestTask,
     readonly serverTx: ServerTransaction,
   ) {}
@@ -253,17 +261,9 @@ export class ResponseContext {
       }
       copy.pushVia(viaValue(socket, proxyBranch(this.task.hash)));
       const pinned: SendTarget = { ...target, socketId: socket.id };
-      branch.tx = this.host.transactions.createClientTransaction(copy, pinned, {
-        onResponse: (res, tx) => {
-          this.onResponse(branch, tx, res);
-        },
-        onTimeout: (tx) => {
-          this.onFailure(branch, tx, 408, 'Request Timeout');
-        },
-        onTransportError: (_err, tx) => {
-          this.onFailure(branch, tx, 503, 'Transport Error');
-        },
-      });
+      const user = new BranchUser(this, branch);
+      this.users.push(user);
+      branch.tx = this.host.transactions.createClientTransaction(copy, pinned, user);
       if (this.task.req.method === 'INVITE') {
         this.armTimerC(branch);
       }
@@ -294,7 +294,8 @@ export class ResponseContext {
     });
   }
 
-  private onResponse(branch: Branch, tx: ClientTransaction, res: SipResponse): void {
+  /** @internal A response of one of the branches' client transactions (via BranchUser). */
+  onResponse(branch: Branch, tx: ClientTransaction, res: SipResponse): void {
     if (tx !== branch.tx) {
       return; // a late response to an attempt we gave up on
     }
@@ -334,7 +335,8 @@ export class ResponseContext {
   }
 
   /** Timeout or transport error of one attempt: next address (RFC 3263 §4.3) or a final. */
-  private onFailure(branch: Branch, tx: ClientTransaction, status: number, reason: string): void {
+  /** @internal A branch's client transaction timed out or could not send (via BranchUser). */
+  onFailure(branch: Branch, tx: ClientTransaction, status: number, reason: string): void {
     if (tx !== branch.tx || branch.final !== null) {
       return;
     }
@@ -366,6 +368,7 @@ export class ResponseContext {
         // pending branches" (2xx to INVITE).
         this.cancelPending();
       }
+      this.releaseIfDone();
       return;
     }
     if (!first) {
@@ -418,6 +421,7 @@ export class ResponseContext {
         this.inFailureRoute = false;
       }
       if (this.finalSent || this.pending() > 0) {
+        this.releaseIfDone();
         return;
       }
     }
@@ -442,6 +446,32 @@ export class ResponseContext {
     }
     this.finalSent = true;
     this.clearTimers();
+    this.releaseIfDone();
+  }
+
+  /**
+   * Once the final response went upstream and no branch is pending, nothing can change what
+   * this context decided: let it go, rather than keep the request, its copies and responses
+   * while the transactions linger for retransmissions (Timers J, L and M: 64*T1, 32 s by
+   * default). Late 2xx (retransmissions, RFC 6026 §7.2) are then forwarded statelessly along
+   * their Via, which is where the server transaction would have sent them (§16.7 item 5).
+   */
+  private releaseIfDone(): void {
+    if (
+      this.released ||
+      !this.finalSent ||
+      this.inFailureRoute ||
+      this.starting > 0 ||
+      this.pending() > 0
+    ) {
+      return;
+    }
+    this.released = true;
+    for (const user of this.users) {
+      user.detach();
+    }
+    this.users.length = 0;
+    this.host.released(this.task);
   }
 
   /** §16.10: a CANCEL for this request arrived: cancel every pending branch. */
@@ -495,4 +525,43 @@ function groupByQ(targets: readonly BranchTarget[]): BranchTarget[][] {
     }
   }
   return groups;
+}
+
+/**
+ * A branch's client transaction user: the link from the transaction back to its response
+ * context, cut when the context is released so a lingering transaction does not keep it alive.
+ */
+class BranchUser implements ClientTransactionUser {
+  private context: ResponseContext | null;
+  private branch: Branch | null;
+  private readonly host: ForwardingHost;
+
+  constructor(context: ResponseContext, branch: Branch) {
+    this.context = context;
+    this.branch = branch;
+    this.host = context.host;
+  }
+
+  detach(): void {
+    this.context = null;
+    this.branch = null;
+  }
+
+  onResponse(res: SipResponse, tx: ClientTransaction): void {
+    if (this.context !== null) {
+      this.context.onResponse(this.branch!, tx, res);
+    } else if (res.status >= 200 && res.status < 300) {
+      // RFC 6026 §7.2: the transaction passes 2xx retransmissions (and other forks' 2xx) up;
+      // with the context gone they follow their Via upstream (§16.7 item 5, §16.11).
+      forwardResponseStateless(this.host, res);
+    }
+  }
+
+  onTimeout(tx: ClientTransaction): void {
+    this.context?.onFailure(this.branch!, tx, 408, 'Request Timeout');
+  }
+
+  onTransportError(_err: Error, tx: ClientTransaction): void {
+    this.context?.onFailure(this.branch!, tx, 503, 'Transport Error');
+  }
 }

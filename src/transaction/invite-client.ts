@@ -18,8 +18,11 @@ import type { ClientTransaction, ClientTransactionUser, TransactionState } from 
 
 export class InviteClientTransaction extends TransactionBase implements ClientTransaction {
   lastStatus = 0;
-  /** The serialised request: retransmissions resend these exact bytes. */
-  private readonly buf: Buffer;
+  /**
+   * The serialised request: retransmissions resend these exact bytes. Dropped with the final
+   * response, so a transaction lingering in Completed or Accepted (32 s) does not keep them.
+   */
+  private buf: Buffer | null;
   /** Timer A's current interval. */
   private interval = 0;
   /** The ACK for the non-2xx final response, serialised once and resent as is. */
@@ -64,7 +67,7 @@ export class InviteClientTransaction extends TransactionBase implements ClientTr
           this.startRetransmit(timers.t1);
         }
         this.startExpiry(timers.timerB);
-        this.ctx.transport.send(this.target, this.buf, this.sent);
+        this.ctx.transport.send(this.target, this.buf!, this.sent);
         break;
       case 'proceeding': {
         // §9.1: the client "MUST wait for the arrival of a provisional response" before it
@@ -81,6 +84,8 @@ export class InviteClientTransaction extends TransactionBase implements ClientTr
         // seconds for reliable transports."
         this.deferredCancel = null;
         this.ackBuf = buildAck(this.request, this.finalResponse!).toBuffer();
+        this.buf = null;
+        this.finalResponse = null;
         this.ctx.transport.send(this.target, this.ackBuf, this.sent);
         if (this.reliable) {
           this.go('terminated');
@@ -92,6 +97,7 @@ export class InviteClientTransaction extends TransactionBase implements ClientTr
         // RFC 6026 §7.2: Timer M is set to 64*T1, on every transport, to pass 2xx
         // retransmissions and the 2xx responses of other forks to the TU.
         this.deferredCancel = null;
+        this.buf = null;
         this.startExpiry(timers.t1x64);
         break;
       case 'trying':
@@ -159,7 +165,7 @@ export class InviteClientTransaction extends TransactionBase implements ClientTr
     this.interval *= 2;
     this.startRetransmit(this.interval);
     this.ctx.stats.retransmissions++;
-    this.ctx.transport.send(this.target, this.buf, this.sent);
+    this.ctx.transport.send(this.target, this.buf!, this.sent);
   }
 
   protected onExpiryTimer(): void {

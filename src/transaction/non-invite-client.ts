@@ -18,7 +18,8 @@ import type { ClientTransaction, ClientTransactionUser, TransactionState } from 
 export class NonInviteClientTransaction extends TransactionBase implements ClientTransaction {
   lastStatus = 0;
   /** The serialised request: retransmissions resend these exact bytes. */
-  private readonly buf: Buffer;
+  /** The serialised request for retransmissions; dropped once a final response arrived. */
+  private buf: Buffer | null;
   /** Timer E's current interval, and when E and F are due (clock time). */
   private interval = 0;
   private eDue = 0;
@@ -51,7 +52,7 @@ export class NonInviteClientTransaction extends TransactionBase implements Clien
         }
         this.fDue = now + timers.timerF;
         this.startExpiry(timers.timerF);
-        this.ctx.transport.send(this.target, this.buf, this.sent);
+        this.ctx.transport.send(this.target, this.buf!, this.sent);
         break;
       case 'proceeding':
         // Timers E and F keep running across Trying -> Proceeding (the RFC resets neither):
@@ -62,6 +63,8 @@ export class NonInviteClientTransaction extends TransactionBase implements Clien
         this.startExpiry(Math.max(0, this.fDue - now));
         break;
       case 'completed':
+        // Nothing is retransmitted from here on: the bytes need not live through Timer K.
+        this.buf = null;
         // §17.1.2.2: "The client transaction MUST start timer K ... T4 seconds for unreliable
         // transports, and zero seconds for reliable transports."
         if (this.reliable) {
@@ -112,7 +115,7 @@ export class NonInviteClientTransaction extends TransactionBase implements Clien
     this.eDue = this.ctx.clock.now() + this.interval;
     this.startRetransmit(this.interval);
     this.ctx.stats.retransmissions++;
-    this.ctx.transport.send(this.target, this.buf, this.sent);
+    this.ctx.transport.send(this.target, this.buf!, this.sent);
   }
 
   protected onExpiryTimer(): void {
