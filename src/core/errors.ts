@@ -52,6 +52,7 @@ export const CORE_ERRORS = {
   TANDEM_ERR_NO_SOCKET: 'No local socket for the destination: %s',
   TANDEM_ERR_RESOLVE: 'Cannot resolve: %s',
   TANDEM_ERR_SCRIPT: 'Routing script error: %s',
+  TANDEM_ERR_MODULE: 'Module error: %s',
 } as const satisfies Record<string, string>;
 
 export type CoreErrorCode = keyof typeof CORE_ERRORS;
