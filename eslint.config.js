@@ -145,6 +145,63 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/module/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/sip/**', '**/transport/**', '**/transaction/**', '**/proxy/**'],
+              message: 'src/module (the SDK) builds on src/core only',
+            },
+            {
+              group: ['**/script/**', '**/config/**', '**/mi/**', '**/cluster/**', '**/modules/**'],
+              message: 'src/module (the SDK) builds on src/core only',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The MI reaches the stack through what the composition root (src/app.ts) hands it.
+    files: ['src/mi/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/sip/**', '**/transport/**', '**/transaction/**', '**/proxy/**'],
+              message: 'src/mi builds on src/core and src/module only',
+            },
+            {
+              group: ['**/script/**', '**/config/**', '**/cluster/**', '**/modules/**'],
+              message: 'src/mi builds on src/core and src/module only',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/cli/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../*', '!../cli/**'],
+              message: 'the CLI talks to a node over HTTP only; it imports nothing from src/',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts', 'scripts/**/*.ts'],
     rules: {
       'no-console': 'off',

@@ -84,5 +84,7 @@ t.test('bad names, duplicates and non-numeric fields are programmer errors', asy
   t.throws(() => stats.cell('g', 'A', 'counter', 'a'), { code: 'TANDEM_ERR_INVALID_ARGUMENT' });
   t.throws(() => stats.cell('g-x', 'a', 'counter', 'a'), /\[A-Za-z0-9_\]\+/);
   t.throws(() => stats.cell('g', 'a:b', 'counter', 'a'), { code: 'TANDEM_ERR_INVALID_ARGUMENT' });
-  t.throws(() => stats.fields('g', { s: 'text' }, ['s']), /g\.s is not a number/);
+  t.throws(() => {
+    stats.fields('g', { s: 'text' }, ['s']);
+  }, /g\.s is not a number/);
 });

@@ -1,0 +1,31 @@
+/**
+ * The module SDK: what a module in `modules/<name>/` imports. Types, `defineModule()` and the
+ * MI error class; the installer is for the composition root.
+ */
+export {
+  defineModule,
+  type ModuleHost,
+  type ModuleManifest,
+  type StatDefinition,
+} from './define-module.js';
+export {
+  installModules,
+  type InstalledModules,
+  type MiCommandSink,
+  type ModuleRegistries,
+} from './install.js';
+export { MI_CODES, MiError } from './mi-error.js';
+export { MiParams } from './mi-params.js';
+export type {
+  MiCallContext,
+  MiCommandDefinition,
+  MiHandler,
+  MiParamSpec,
+  MiParamType,
+  MiRecipe,
+  MiRequestId,
+  MiResult,
+  MiValue,
+} from './mi-types.js';
+export type { EventDefinition, EventParams } from '../core/events.js';
+export type { StatKind } from '../core/stats.js';
