@@ -1,14 +1,32 @@
 /**
  * The composition root: builds the SIP stack from a validated configuration (transport, RFC 3263
- * resolver, transaction layer, proxy core, routing script), starts it and stops it gracefully.
- * `src/main.ts` is the command line around it; tests start it in-process.
+ * resolver, transaction layer, proxy core, routing script) and the services beside it (component
+ * loggers, statistics, events and webhooks, readiness, the MI with its core commands and
+ * /metrics), starts it and stops it gracefully. `src/main.ts` is the command line around it;
+ * tests start it in-process.
  */
 import { readFileSync } from 'node:fs';
 import { TimerWheel } from './core/timer-wheel.js';
 import type { Logger } from './core/logger.js';
 import { CoreError } from './core/errors.js';
+import { CORE_EVENTS, EventBus } from './core/events.js';
+import { LogLevels } from './core/log-levels.js';
+import { Readiness } from './core/readiness.js';
+import { StatsRegistry } from './core/stats.js';
+import { ownVersion } from './core/version.js';
 import type { TandemConfig } from './config/index.js';
 import { timerConfig } from './config/index.js';
+import { loadToken } from './mi/auth.js';
+import { coreManifest } from './mi/core-commands.js';
+import { registerStackStats } from './mi/core-stats.js';
+import { JsonRpcEngine } from './mi/jsonrpc.js';
+import { Metrics } from './mi/metrics.js';
+import { ProcessProbe } from './mi/process.js';
+import { MiRegistry } from './mi/registry.js';
+import { MiServer } from './mi/server.js';
+import { WebhookDispatcher } from './mi/webhooks.js';
+import { installModules, type InstalledModules } from './module/install.js';
+import type { ModuleManifest } from './module/define-module.js';
 import { ProxyCore } from './proxy/proxy-core.js';
 import { SelfAddresses } from './proxy/self.js';
 import { ScriptRunner } from './script/runner.js';
@@ -24,13 +42,36 @@ export interface TandemApp {
   readonly core: ProxyCore;
   readonly script: ScriptRunner;
   readonly clock: TimerWheel;
+  /** Every statistic (`core:rcv_requests` …), as MI get_statistics and /metrics read them. */
+  readonly stats: StatsRegistry;
+  readonly events: EventBus;
+  /** Component loggers and their levels (MI log_level). */
+  readonly loggers: LogLevels;
+  /** Readiness sources behind /ready; the cluster and modules add theirs. */
+  readonly readiness: Readiness;
+  /** The MI command table (filled from manifests even when the MI server is off). */
+  readonly commands: MiRegistry;
+  readonly metrics: Metrics;
+  /** The MI HTTP server, or null when `mi.enabled` is false. `mi.address` has the bound port. */
+  readonly mi: MiServer | null;
   /** The sockets bound (port 0 in the config becomes the real port here). */
   sockets(): SocketInfo[];
   /**
-   * Graceful stop: refuse new requests (503), wait up to `graceMs` for transactions in progress
-   * to finish, then close every socket.
+   * Graceful stop: /ready turns 503, E_CORE_SHUTDOWN is raised, new requests are refused (503),
+   * transactions in progress get up to `graceMs` to finish, then every socket and the MI close.
+   * Calling it again returns the same promise.
    */
-  stop(graceMs?: number): Promise<void>;
+  stop(graceMs?: number, reason?: string): Promise<void>;
+}
+
+export interface StartOptions {
+  /**
+   * What the MI `shutdown` command does (main.ts passes the path SIGTERM takes, so the process
+   * exits afterwards). Default: `app.stop()`.
+   */
+  onShutdownRequest?: (reason: string) => void;
+  /** Module manifests to load after the core's (in order). */
+  modules?: readonly ModuleManifest[];
 }
 
 function readTls(config: TandemConfig): TransportTlsOptions | undefined {
@@ -61,8 +102,24 @@ function readTls(config: TandemConfig): TransportTlsOptions | undefined {
 }
 
 /** Build and start the proxy described by `config`. The routing script is loaded first. */
-export async function startTandem(config: TandemConfig, logger: Logger): Promise<TandemApp> {
-  const clock = new TimerWheel({ logger: logger.child({ component: 'timers' }) });
+export async function startTandem(
+  config: TandemConfig,
+  logger: Logger,
+  options: StartOptions = {},
+): Promise<TandemApp> {
+  const startedAt = new Date();
+  const loggers = new LogLevels(logger);
+  const stats = new StatsRegistry();
+  const events = new EventBus(loggers.component('events'));
+  for (const [name, def] of Object.entries(CORE_EVENTS)) {
+    events.declare(name, def, 'core');
+  }
+  const readiness = new Readiness();
+  const metrics = new Metrics(stats);
+  // Read before anything binds: an empty or unreadable token is a config error.
+  const token = config.mi.enabled ? loadToken(config.mi) : null;
+
+  const clock = new TimerWheel({ logger: loggers.component('timers') });
   const transport = new TransportLayer({
     listen: config.listen,
     ...optional('tls', readTls(config)),
@@ -75,7 +132,7 @@ export async function startTandem(config: TandemConfig, logger: Logger): Promise
       udpRecvBufferBytes: config.limits.udp_recv_buffer,
     },
     clock,
-    logger: logger.child({ component: 'transport' }),
+    logger: loggers.component('transport'),
   });
   const protocols = [...new Set(config.listen.map((l) => l.protocol))] as Protocol[];
   const resolver = new Resolver({
@@ -83,7 +140,8 @@ export async function startTandem(config: TandemConfig, logger: Logger): Promise
     cacheSize: config.dns.cache_size,
     supported: protocols,
     clock,
-    logger,
+    // The resolver and its DNS client name their own loggers; register them as they do.
+    logger: loggers.adopting(),
   });
   const self = new SelfAddresses([], config.aliases);
   // The layer and the core refer to each other; the layer reaches the core through this user.
@@ -96,7 +154,8 @@ export async function startTandem(config: TandemConfig, logger: Logger): Promise
     },
     clock,
     timers: timerConfig(config),
-    logger: logger.child({ component: 'tm' }),
+    logger: loggers.component('tm'),
+    observer: metrics.observer,
   });
   core = new ProxyCore(
     {
@@ -104,40 +163,174 @@ export async function startTandem(config: TandemConfig, logger: Logger): Promise
       transactions,
       resolver,
       clock,
-      logger: logger.child({ component: 'proxy' }),
+      logger: loggers.component('proxy'),
       timerC: config.timers.timer_c,
       maxForwards: config.limits.max_forwards,
+      observer: metrics.observer,
     },
     self,
   );
-  const script = new ScriptRunner(core, self, logger.child({ component: 'script' }));
-  await script.load(config.script);
-  await transport.start();
-  self.setSockets(transport.sockets());
-  transport.setHandler(transactions);
   const proxy = core;
+  const script = new ScriptRunner(core, self, loggers.component('script'), events);
 
-  return {
+  const probe = new ProcessProbe();
+  const commands = new MiRegistry();
+  const engine = new JsonRpcEngine({ registry: commands, logger: loggers.component('mi') });
+  const mi = config.mi.enabled
+    ? new MiServer({
+        engine,
+        metrics,
+        readiness,
+        logger: loggers.component('mi'),
+        token,
+        bodyLimit: config.mi.body_limit,
+      })
+    : null;
+  const webhooks = new WebhookDispatcher(
+    events,
+    config.events.webhooks,
+    loggers.component('events'),
+  );
+  registerStackStats(stats, {
+    core: proxy.stats,
+    tm: transactions.stats,
+    transport: transport.stats,
+    transactions,
+    mi: engine.stats,
+    miServer: mi?.stats ?? null,
+    events: events.stats,
+    webhooks: webhooks.stats,
+    script: script.stats,
+    probe,
+    startedAt,
+  });
+
+  let started = false;
+  let stopping: Promise<void> | null = null;
+  readiness.register('listeners', () =>
+    started && stopping === null
+      ? true
+      : { ready: false, detail: stopping === null ? 'not listening yet' : 'stopping' },
+  );
+
+  const app: TandemApp = {
     transport,
     transactions,
     resolver,
     core: proxy,
     script,
     clock,
+    stats,
+    events,
+    loggers,
+    readiness,
+    commands,
+    metrics,
+    mi,
     sockets: () => transport.sockets(),
-    async stop(graceMs = config.shutdown_grace * 1000) {
-      proxy.drain();
-      const deadline = Date.now() + graceMs;
-      while (proxy.activeTransactions() > 0 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      script.stop();
-      transactions.stop();
-      await transport.stop();
-      resolver.close();
+    stop(graceMs = config.shutdown_grace * 1000, reason = 'stop') {
+      stopping ??= stopAll(graceMs, reason);
+      return stopping;
     },
   };
+
+  let modules: InstalledModules | null = null;
+  const stopAll = async (graceMs: number, reason: string): Promise<void> => {
+    events.raise('E_CORE_SHUTDOWN', { reason });
+    proxy.drain();
+    const deadline = Date.now() + graceMs;
+    while (proxy.activeTransactions() > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    script.stop();
+    transactions.stop();
+    await transport.stop();
+    resolver.close();
+    await modules?.destroy();
+    // Let E_CORE_SHUTDOWN and anything raised while draining reach the webhooks.
+    await webhooks.stop(WEBHOOK_FLUSH_MS);
+    await mi?.close();
+    probe.stop();
+  };
+
+  const reloadScript = async (): Promise<void> => {
+    try {
+      await script.reload();
+    } catch (err) {
+      events.raise('E_CORE_SCRIPT_RELOADED', {
+        file: config.script,
+        success: false,
+        error: (err as Error).message,
+      });
+      throw err;
+    }
+    events.raise('E_CORE_SCRIPT_RELOADED', { file: config.script, success: true });
+  };
+
+  try {
+    modules = await installModules(
+      [
+        coreManifest({
+          version: ownVersion(),
+          startedAt,
+          stats,
+          loggers,
+          registry: commands,
+          events,
+          probe,
+          reloadScript,
+          shutdown: (why) => {
+            if (options.onShutdownRequest) {
+              options.onShutdownRequest(why);
+            } else {
+              void app.stop(undefined, why);
+            }
+          },
+        }),
+        ...(options.modules ?? []),
+      ],
+      { commands, stats, events, loggers, readiness },
+    );
+    webhooks.start();
+    await script.load(config.script);
+    await transport.start();
+    self.setSockets(transport.sockets());
+    transport.setHandler(transactions);
+    probe.start();
+    if (mi !== null) {
+      const { host, port } = config.mi.listen;
+      try {
+        await mi.listen(host, port);
+      } catch (err) {
+        throw new CoreError(
+          'TANDEM_ERR_LISTEN',
+          `mi.listen ${host}:${port}: ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
+    }
+  } catch (err) {
+    // Undo what started; a failure while undoing must not hide the first one.
+    script.stop();
+    transactions.stop();
+    await transport.stop().catch(() => undefined);
+    resolver.close();
+    await modules?.destroy();
+    await webhooks.stop();
+    await mi?.close().catch(() => undefined);
+    probe.stop();
+    throw err;
+  }
+  started = true;
+  events.raise('E_CORE_STARTED', {
+    version: ownVersion(),
+    listen: transport.sockets().map((s) => s.id),
+  });
+  return app;
 }
+
+/** How long a stop waits for queued webhook deliveries. */
+const WEBHOOK_FLUSH_MS = 2000;
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return value === undefined ? {} : ({ [key]: value } as { [P in K]?: V });

@@ -1,6 +1,6 @@
 /**
  * The `tandem` command: parse the command line, load and validate the configuration, start the
- * proxy, and stop it gracefully on SIGTERM/SIGINT.
+ * proxy, and stop it gracefully on SIGTERM/SIGINT or the MI `shutdown` command.
  *
  *   node dist/src/main.js [--config FILE] [--set key=value]... [--check]   (built)
  *   node --import tsx src/main.ts [...]                                     (npm start)
@@ -8,30 +8,11 @@
  * Exit codes: 0 normal stop (or --check passed), 1 configuration or start-up error, 2 bad
  * command line.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { startTandem, type TandemApp } from './app.js';
-import { CoreError, TandemError } from './core/errors.js';
+import { TandemError } from './core/errors.js';
 import { createLogger, type Logger } from './core/logger.js';
+import { ownVersion } from './core/version.js';
 import { loadConfig, parseCommandLine, USAGE, usePrettyLogs } from './config/index.js';
-
-/**
- * The version from Tandem's own package.json, found by walking up from this file: one level
- * from src/main.ts, two from dist/src/main.js.
- */
-function ownVersion(): string {
-  for (let dir = new URL('./', import.meta.url); ; dir = new URL('../', dir)) {
-    const file = new URL('package.json', dir);
-    if (existsSync(file)) {
-      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown; version?: unknown };
-      if (pkg.name === 'tandem' && typeof pkg.version === 'string') {
-        return pkg.version;
-      }
-    }
-    if (dir.pathname === '/') {
-      throw new CoreError('TANDEM_ERR_INVALID_STATE', `no package.json above ${import.meta.url}`);
-    }
-  }
-}
 
 async function main(argv: string[]): Promise<number> {
   const cli = parseCommandLine(argv);
@@ -63,9 +44,15 @@ async function main(argv: string[]): Promise<number> {
     level: config.log.level,
     pretty: usePrettyLogs(config, process.stdout.isTTY),
   });
+  // The MI `shutdown` command takes the same path as SIGTERM.
+  const stop = new Stopper(logger);
   let app: TandemApp;
   try {
-    app = await startTandem(config, logger);
+    app = await startTandem(config, logger, {
+      onShutdownRequest: (reason) => {
+        stop.request(reason);
+      },
+    });
   } catch (err) {
     logger.fatal(
       { err, code: err instanceof TandemError ? err.code : undefined },
@@ -74,44 +61,74 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tandem: ${(err as Error).message}\n`);
     return 1;
   }
+  const mi = app.mi?.address;
   logger.info(
-    { version: ownVersion(), config: loaded.file, listen: app.sockets().map((s) => s.id) },
+    {
+      version: ownVersion(),
+      config: loaded.file,
+      listen: app.sockets().map((s) => s.id),
+      ...(mi ? { mi: `${mi.host.includes(':') ? `[${mi.host}]` : mi.host}:${mi.port}` } : {}),
+    },
     'tandem started',
   );
-  return waitForSignal(app, logger);
+  return stop.run(app);
 }
 
-/** Run until SIGTERM or SIGINT, then stop gracefully; a second signal stops at once. */
-function waitForSignal(app: TandemApp, logger: Logger): Promise<number> {
-  return new Promise((resolve) => {
-    let stopping = 0;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      // One kill can be delivered twice (tsx's preflight re-raises it): only a second signal
-      // sent a while after the first means "stop now".
-      if (stopping > 0 && Date.now() - stopping < 1000) {
-        return;
-      }
-      if (stopping > 0) {
-        logger.warn({ signal }, 'second signal: exiting now');
+/**
+ * The one graceful stop: SIGTERM, SIGINT and the MI `shutdown` command all end here. A second
+ * signal a while after the first stops at once.
+ */
+class Stopper {
+  private app: TandemApp | null = null;
+  private resolve: ((code: number) => void) | null = null;
+  private stopping = 0;
+
+  constructor(private readonly logger: Logger) {}
+
+  /** Run until asked to stop, then stop gracefully; resolves with the exit code. */
+  run(app: TandemApp): Promise<number> {
+    this.app = app;
+    return new Promise((resolve) => {
+      this.resolve = resolve;
+      const onSignal = (signal: NodeJS.Signals): void => {
+        this.request('signal', signal);
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+    });
+  }
+
+  request(reason: string, signal?: NodeJS.Signals): void {
+    const app = this.app;
+    const resolve = this.resolve;
+    if (app === null || resolve === null) {
+      return;
+    }
+    // One kill can be delivered twice (tsx's preflight re-raises it): only a second signal
+    // sent a while after the first means "stop now".
+    if (this.stopping > 0 && Date.now() - this.stopping < 1000) {
+      return;
+    }
+    if (this.stopping > 0) {
+      if (signal !== undefined) {
+        this.logger.warn({ signal }, 'second signal: exiting now');
         resolve(0);
-        return;
       }
-      stopping = Date.now();
-      logger.info({ signal }, 'stopping: finishing transactions in progress');
-      app.stop().then(
-        () => {
-          logger.info('stopped');
-          resolve(0);
-        },
-        (err: unknown) => {
-          logger.error({ err }, 'error while stopping');
-          resolve(1);
-        },
-      );
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+      return;
+    }
+    this.stopping = Date.now();
+    this.logger.info({ reason, signal }, 'stopping: finishing transactions in progress');
+    app.stop(undefined, signal ?? reason).then(
+      () => {
+        this.logger.info('stopped');
+        resolve(0);
+      },
+      (err: unknown) => {
+        this.logger.error({ err }, 'error while stopping');
+        resolve(1);
+      },
+    );
+  }
 }
 
 main(process.argv.slice(2)).then(

@@ -14,6 +14,8 @@ import { silentLogger } from '../src/core/logger.js';
 import { testCerts } from './helpers/tls-certs.js';
 
 const CFG = fileURLToPath(new URL('../cfg/tandem.yaml', import.meta.url));
+/** The MI's default port (8888) may be taken by another test or a running node. */
+const MI_ANY_PORT = 'mi.listen=127.0.0.1:0';
 
 async function udp(): Promise<Socket> {
   const s = createSocket('udp4');
@@ -38,7 +40,7 @@ function next(s: Socket): Promise<string> {
 }
 
 t.test('the default config answers OPTIONS, relays a MESSAGE, and stops', async (t) => {
-  const { config } = loadConfig(CFG, ['listen=[udp:127.0.0.1:0, tcp:127.0.0.1:0]']);
+  const { config } = loadConfig(CFG, ['listen=[udp:127.0.0.1:0, tcp:127.0.0.1:0]', MI_ANY_PORT]);
   const app = await startTandem(config, silentLogger);
   const sockets = app.sockets();
   t.same(
@@ -88,6 +90,7 @@ t.test(
     writeFileSync(join(dir, 'key.pem'), certs.serverKey);
     writeFileSync(join(dir, 'ca.pem'), certs.ca);
     const sets = [
+      MI_ANY_PORT,
       'listen=[tls:127.0.0.1:0]',
       `tls={cert: ${join(dir, 'cert.pem')}, key: ${join(dir, 'key.pem')}, ca: ${join(dir, 'ca.pem')}}`,
     ];
@@ -97,6 +100,7 @@ t.test(
     await app.stop(0);
 
     const missing = loadConfig(CFG, [
+      MI_ANY_PORT,
       'listen=[tls:127.0.0.1:0]',
       `tls={cert: ${join(dir, 'nope.pem')}, key: ${join(dir, 'key.pem')}}`,
     ]).config;

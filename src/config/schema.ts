@@ -272,10 +272,75 @@ const dnsSchema = z.strictObject(
   MAPPING,
 );
 
-const miSchema = z.strictObject(
+const ENV_NAME = 'an environment variable name ([A-Za-z_][A-Za-z0-9_]*)';
+
+const miSchema = z
+  .strictObject(
+    {
+      listen: ipEndpoint.default(() => ({ host: '127.0.0.1', port: 8888 })),
+      enabled: z.boolean({ error: 'true or false' }).default(true),
+      // The bearer token protecting /mi and /metrics: read from a file or from the environment.
+      token_file: filePath.optional(),
+      token_env: z
+        .string({ error: ENV_NAME })
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: ENV_NAME })
+        .optional(),
+      body_limit: positiveInt('a positive number of bytes').default(1048576),
+    },
+    MAPPING,
+  )
+  .superRefine((mi, ctx) => {
+    if (mi.token_file !== undefined && mi.token_env !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['token_env'],
+        message: 'either mi.token_file or mi.token_env, not both',
+        input: mi.token_env,
+      });
+    }
+  });
+
+const EVENT_NAME = 'an event name (E_ followed by upper-case letters, digits, underscores)';
+const WEBHOOK_URL = 'an http:// or https:// URL';
+
+const webhookSchema = z.strictObject(
   {
-    listen: ipEndpoint.default(() => ({ host: '127.0.0.1', port: 8888 })),
-    enabled: z.boolean({ error: 'true or false' }).default(true),
+    url: z
+      .string({ error: WEBHOOK_URL })
+      .refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), {
+        error: WEBHOOK_URL,
+      }),
+    events: z
+      .union(
+        [
+          z.literal('*'),
+          z
+            .array(z.string().regex(/^E_[A-Z0-9_]+$/, { error: EVENT_NAME }), {
+              error: '"*" or a list of event names',
+            })
+            .min(1, { error: 'at least one event name' }),
+        ],
+        { error: '"*" or a list of event names' },
+      )
+      .default('*'),
+    timeout: z
+      .number({ error: 'a number of seconds > 0' })
+      .positive({ error: 'a number of seconds > 0' })
+      .default(2),
+    queue_size: positiveInt().default(1000),
+    headers: z
+      .record(z.string(), z.string({ error: 'a string' }), {
+        error: 'a mapping of header names to values',
+      })
+      .optional(),
+  },
+  { error: 'a mapping with url and events' },
+);
+
+/** The event interface: where events are sent (webhooks for now). */
+const eventsSchema = z.strictObject(
+  {
+    webhooks: z.array(webhookSchema, { error: 'a list of webhooks' }).default(() => []),
   },
   MAPPING,
 );
@@ -305,6 +370,7 @@ export const configSchema = z
         .nonnegative({ error: 'a number of seconds >= 0' })
         .default(5),
       mi: miSchema.prefault({}),
+      events: eventsSchema.prefault({}),
       modules: z
         .record(z.string(), moduleParams, { error: 'a mapping of module names to parameters' })
         .default(() => ({})),

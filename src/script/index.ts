@@ -10,6 +10,8 @@ export type {
   ReplyRoute,
   BranchRoute,
   TimerRoute,
+  EventRoute,
   Awaitable,
 } from './routes.js';
 export type { ScriptContext, FailureContext } from './context.js';
+export type { EventParams, RaisedEvent } from '../core/events.js';

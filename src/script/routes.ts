@@ -2,8 +2,10 @@
  * The shape of a routing script: a TypeScript module whose default export is `defineRoutes({...})`.
  * Route kinds follow OpenSIPS: `request` (every request that matches no transaction), named
  * `failure`, `onreply` and `branch` routes armed per transaction with `t_on_failure()`,
- * `t_on_reply()` and `t_on_branch()`, a `startup` hook and periodic `timers`.
+ * `t_on_reply()` and `t_on_branch()`, a `startup` hook, periodic `timers`, and `events`
+ * handlers (OpenSIPS `event_route[E_...]`).
  */
+import type { EventParams, RaisedEvent } from '../core/events.js';
 import type { SipRequest, SipResponse } from '../sip/index.js';
 import type { FailureContext, ScriptContext } from './context.js';
 
@@ -22,6 +24,12 @@ export interface TimerRoute {
   run(): Awaitable<void>;
 }
 
+/**
+ * An event handler (OpenSIPS `event_route`): told each time the event is raised, with its
+ * parameters and the whole event (name, time). Errors are caught, logged and counted.
+ */
+export type EventRoute = (params: EventParams, event: RaisedEvent) => Awaitable<void>;
+
 export interface Routes {
   request(ctx: ScriptContext): Awaitable<void>;
   failure?: Record<string, FailureRoute>;
@@ -30,6 +38,8 @@ export interface Routes {
   /** Runs once when the script is loaded, before any request. */
   startup?(): Awaitable<void>;
   timers?: Record<string, TimerRoute>;
+  /** Handlers by event name (`E_CORE_SCRIPT_RELOADED`, a module's `E_...`). */
+  events?: Record<string, EventRoute>;
 }
 
 /** Identity function that gives a script its types. */

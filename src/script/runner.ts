@@ -1,12 +1,13 @@
 /**
  * Loads the routing script, checks its shape, installs it as the proxy core's request handler,
- * and runs its startup hook and timers. A reload swaps the script atomically: a script that fails
- * to load or to check leaves the running one in place.
+ * and runs its startup hook, timers and event handlers. A reload swaps the script atomically: a
+ * script that fails to load or to check leaves the running one in place.
  */
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
 import { CoreError } from '../core/errors.js';
+import type { EventBus } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import type { ProxyCore } from '../proxy/proxy-core.js';
 import type { RequestTask } from '../proxy/request-task.js';
@@ -42,6 +43,17 @@ export function checkRoutes(value: unknown, file: string): Routes {
       }
     }
   }
+  const events = r['events'];
+  if (events !== undefined) {
+    if (typeof events !== 'object' || events === null) {
+      fail('events must be an object of handlers by event name');
+    }
+    for (const [name, fn] of Object.entries(events as Record<string, unknown>)) {
+      if (typeof fn !== 'function') {
+        fail(`event handler "${name}" is not a function`);
+      }
+    }
+  }
   if (r['startup'] !== undefined && typeof r['startup'] !== 'function') {
     fail('startup must be a function');
   }
@@ -70,11 +82,16 @@ export class ScriptRunner implements RouteTable {
   private file: string | null = null;
   private generation = 0;
   private intervals: NodeJS.Timeout[] = [];
+  private unsubscribe: (() => void)[] = [];
+  /** Event handlers that threw or rejected (`script:event_errors`). */
+  readonly stats = { event_errors: 0 };
 
+  /** `events`: the bus a script's `events` handlers subscribe to (none: no handlers allowed). */
   constructor(
     private readonly core: ProxyCore,
     private readonly self: SelfAddresses,
     private readonly logger: Logger,
+    private readonly events: EventBus | null = null,
   ) {}
 
   /** Load `file` (TypeScript or JavaScript) and make it the routing logic. */
@@ -120,9 +137,26 @@ export class ScriptRunner implements RouteTable {
     await this.load(this.file);
   }
 
-  /** Make `routes` the routing logic at once (load() ends here; tests call it directly). */
+  /**
+   * Make `routes` the routing logic at once (load() ends here; tests call it directly). Event
+   * handlers for events nobody declared are refused before anything changes.
+   */
   install(routes: Routes): void {
+    const handlers = Object.entries(routes.events ?? {});
+    for (const [name] of handlers) {
+      if (this.events?.has(name) !== true) {
+        throw new CoreError('TANDEM_ERR_SCRIPT', `events: no event named ${name}`);
+      }
+    }
     this.stopTimers();
+    this.stopEvents();
+    for (const [name, handler] of handlers) {
+      this.unsubscribe.push(
+        this.events!.subscribe(name, (event) =>
+          this.runEvent(name, () => handler(event.params, event)),
+        ),
+      );
+    }
     this.routes = routes;
     this.core.setRequestHandler((task) => routes.request(this.contextFor(task)));
     for (const [name, timer] of Object.entries(routes.timers ?? {})) {
@@ -134,9 +168,27 @@ export class ScriptRunner implements RouteTable {
     }
   }
 
-  /** Stop the script's timers (on shutdown). */
+  /** Stop the script's timers and event handlers (on shutdown). */
   stop(): void {
     this.stopTimers();
+    this.stopEvents();
+  }
+
+  private stopEvents(): void {
+    for (const off of this.unsubscribe) {
+      off();
+    }
+    this.unsubscribe = [];
+  }
+
+  /** An event handler's failure is the script's: logged with the route, counted, never thrown. */
+  private async runEvent(name: string, run: () => unknown): Promise<void> {
+    try {
+      await run();
+    } catch (err) {
+      this.stats.event_errors++;
+      this.logger.error({ err, route: `event:${name}` }, 'script event handler failed');
+    }
   }
 
   private stopTimers(): void {

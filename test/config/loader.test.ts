@@ -26,7 +26,12 @@ t.test('the shipped cfg/tandem.yaml loads with the documented defaults', async (
     timer_c: 180000,
   });
   t.equal(config.tls, undefined);
-  t.same(config.mi, { listen: { host: '127.0.0.1', port: 8888 }, enabled: true });
+  t.same(config.mi, {
+    listen: { host: '127.0.0.1', port: 8888 },
+    enabled: true,
+    body_limit: 1048576,
+  });
+  t.same(config.events, { webhooks: [] });
   t.same(config.modules, {});
   t.end();
 });

@@ -311,6 +311,7 @@ t.test('mi: listen address as ip:port or an object, enabled flag', async (t) => 
   t.same(load('mi: { listen: "[::1]:9000", enabled: false }').mi, {
     listen: { host: '::1', port: 9000 },
     enabled: false,
+    body_limit: 1048576,
   });
   t.same(load('mi: { listen: { host: 127.0.0.1, port: 0 } }').mi.listen, {
     host: '127.0.0.1',
