@@ -145,6 +145,15 @@ export default tseslint.config(
     },
   },
   {
+    // The tandem-cli bin shim is plain JavaScript outside the TypeScript project.
+    files: ['scripts/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      globals: { process: 'readonly', URL: 'readonly' },
+    },
+  },
+  {
     files: ['src/module/**/*.ts'],
     rules: {
       'no-restricted-imports': [
