@@ -90,7 +90,11 @@ function rx(port: number): ReceiveInfo {
 
 /** What the network delivers to the proxy: parsed and validated as the transport does. */
 function toProxy(text: string, from: number): void {
-  const msg = parseMessage(Buffer.from(text, 'latin1'));
+  // A buffer of its own, as dgram delivers each datagram (a slice of Node's 8 KB pool would
+  // keep the whole pool alive as long as the message is referenced).
+  const buf = Buffer.allocUnsafeSlow(text.length);
+  buf.write(text, 'latin1');
+  const msg = parseMessage(buf);
   if (msg.isRequest()) {
     validateRequest(msg);
     layer.onRequest(msg, rx(from));
@@ -105,7 +109,7 @@ function answer(req: string, status: string): string {
   // One pass over the request's lines (the bench's own cost stays small beside the proxy's).
   let out = `SIP/2.0 ${status}\r\n`;
   const end = req.indexOf('\r\n\r\n');
-  for (let i = req.indexOf('\r\n') + 2; i < end; ) {
+  for (let i = req.indexOf('\r\n') + 2; i < end;) {
     let eol = req.indexOf('\r\n', i);
     if (eol < 0 || eol > end) {
       eol = end;

@@ -297,7 +297,7 @@ function safeCallId(req: SipRequest): string | undefined {
 /** The To tag the INVITE's responses carry, so the 200 to CANCEL uses the same (§9.2). */
 function inviteToTag(tx: ServerTransaction): string | undefined {
   try {
-    return tx.lastResponse?.toTag() ?? undefined;
+    return tx.lastToTag ?? undefined;
   } catch {
     return undefined;
   }

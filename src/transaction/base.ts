@@ -9,6 +9,8 @@
  * callbacks are allocated once per transaction, not per timer armed.
  */
 import type { TimerHandle } from '../core/clock.js';
+import { CoreError } from '../core/errors.js';
+import type { SipRequest } from '../sip/index.js';
 import type { TableEntry, TransactionContext } from './context.js';
 import type { TransactionState } from './types.js';
 
@@ -17,32 +19,73 @@ export abstract class TransactionBase implements TableEntry {
   state: TransactionState;
   /** Clock time of creation, for the transaction-duration measure. */
   readonly createdAt: number;
+  /** The method of the request that created the transaction (kept after the request is let go). */
+  readonly method: string;
+  /** The request, until {@link releaseRequest}. */
+  private req: SipRequest | null;
   private retransmitTimer: TimerHandle | null = null;
   private expiryTimer: TimerHandle | null = null;
-  private readonly retransmitFired = (): void => {
-    this.retransmitTimer = null;
-    this.onRetransmitTimer?.();
-  };
-  private readonly expiryFired = (): void => {
-    this.expiryTimer = null;
-    this.onExpiryTimer();
-  };
+  // The callbacks are made by the functions at the end of this file, not written as arrow
+  // function fields: tsx compiles with keepNames, which names each field closure with a
+  // defineProperty call and gives it a property store of its own, per transaction.
+  private readonly retransmitFired: () => void;
+  private readonly expiryFired: () => void;
   /** Send-completion callback, shared by every send of this transaction. */
-  protected readonly sent = (err: Error | null): void => {
-    if (err !== null && this.state !== 'terminated') {
-      this.onSendError(err);
-    }
-  };
+  protected readonly sent: (err: Error | null) => void;
 
   constructor(
     readonly id: string,
     protected readonly ctx: TransactionContext,
+    request: SipRequest,
     /** Over a reliable transport nothing is retransmitted and Timers D, I, J, K are zero. */
     readonly reliable: boolean,
     initial: TransactionState,
   ) {
     this.state = initial;
+    this.req = request;
+    this.method = request.method;
     this.createdAt = ctx.clock.now();
+    this.retransmitFired = timerCallback(this, false);
+    this.expiryFired = timerCallback(this, true);
+    this.sent = sendCallback(this);
+  }
+
+  /** @internal A timer of this transaction fired (through {@link timerCallback}). */
+  timerFired(expiry: boolean): void {
+    if (expiry) {
+      this.expiryTimer = null;
+      this.onExpiryTimer();
+    } else {
+      this.retransmitTimer = null;
+      this.onRetransmitTimer?.();
+    }
+  }
+
+  /** @internal A send of this transaction completed (through {@link sendCallback}). */
+  sendDone(err: Error | null): void {
+    if (err !== null && this.state !== 'terminated') {
+      this.onSendError(err);
+    }
+  }
+
+  /**
+   * The request of the transaction. Readable until the final response: a transaction that then
+   * lingers to absorb retransmissions (up to 64*T1, 32 s) keeps only what that needs, so reading
+   * it later is a programming error (TANDEM_ERR_INVALID_STATE).
+   */
+  get request(): SipRequest {
+    if (this.req === null) {
+      throw new CoreError(
+        'TANDEM_ERR_INVALID_STATE',
+        `transaction ${this.id}: the request is let go after the final response`,
+      );
+    }
+    return this.req;
+  }
+
+  /** Let the request go: nothing the machine still does needs it. */
+  protected releaseRequest(): void {
+    this.req = null;
   }
 
   /** Start the machine: enter its initial state (called once the layer has tabled it). */
@@ -111,4 +154,16 @@ export abstract class TransactionBase implements TableEntry {
     this.expiryTimer?.cancel();
     this.expiryTimer = null;
   }
+}
+
+function timerCallback(tx: TransactionBase, expiry: boolean): () => void {
+  return () => {
+    tx.timerFired(expiry);
+  };
+}
+
+function sendCallback(tx: TransactionBase): (err: Error | null) => void {
+  return (err) => {
+    tx.sendDone(err);
+  };
 }

@@ -36,12 +36,12 @@ export class InviteClientTransaction extends TransactionBase implements ClientTr
   constructor(
     id: string,
     ctx: TransactionContext,
-    readonly request: SipRequest,
+    request: SipRequest,
     readonly target: SendTarget,
     private readonly user: ClientTransactionUser,
     reliable: boolean,
   ) {
-    super(id, ctx, reliable, 'calling');
+    super(id, ctx, request, reliable, 'calling');
     this.buf = request.toBuffer();
   }
 
@@ -84,8 +84,10 @@ export class InviteClientTransaction extends TransactionBase implements ClientTr
         // seconds for reliable transports."
         this.deferredCancel = null;
         this.ackBuf = buildAck(this.request, this.finalResponse!).toBuffer();
+        // Timer D only resends these ACK bytes: the request and the response can go.
         this.buf = null;
         this.finalResponse = null;
+        this.releaseRequest();
         this.ctx.transport.send(this.target, this.ackBuf, this.sent);
         if (this.reliable) {
           this.go('terminated');
@@ -98,6 +100,7 @@ export class InviteClientTransaction extends TransactionBase implements ClientTr
         // retransmissions and the 2xx responses of other forks to the TU.
         this.deferredCancel = null;
         this.buf = null;
+        this.releaseRequest();
         this.startExpiry(timers.t1x64);
         break;
       case 'trying':

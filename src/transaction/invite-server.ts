@@ -27,8 +27,23 @@ export function checkStatus(res: SipResponse): void {
   }
 }
 
+/** The To tag of a response we built or forwarded (validated), or null. */
+export function toTagOf(res: SipResponse | null): string | null {
+  if (res === null) {
+    return null;
+  }
+  try {
+    return res.toTag();
+  } catch {
+    return null;
+  }
+}
+
 export class InviteServerTransaction extends TransactionBase implements ServerTransaction {
+  /** The last response sent; null again in Accepted, where nothing is retransmitted. */
   lastResponse: SipResponse | null = null;
+  /** The To tag of the 2xx, kept in Accepted when the response itself is let go. */
+  private acceptedToTag: string | null = null;
   onTerminated: (() => void) | null = null;
   /**
    * Set when the transaction failed: `timeout` when Timer H fired without an ACK, `transport`
@@ -41,11 +56,11 @@ export class InviteServerTransaction extends TransactionBase implements ServerTr
   constructor(
     id: string,
     ctx: TransactionContext,
-    readonly request: SipRequest,
+    request: SipRequest,
     readonly rx: ReceiveInfo,
     reliable: boolean,
   ) {
-    super(id, ctx, reliable, 'proceeding');
+    super(id, ctx, request, reliable, 'proceeding');
   }
 
   protected enter(state: TransactionState): void {
@@ -57,6 +72,8 @@ export class InviteServerTransaction extends TransactionBase implements ServerTr
         this.startRetransmit(TRYING_DELAY_MS);
         break;
       case 'completed':
+        // Timer G resends the last response; the request is no longer needed.
+        this.releaseRequest();
         // §17.2.1: "For unreliable transports, timer G is set to fire in T1 seconds";
         // "timer H MUST be set to fire in 64*T1 seconds for all transports."
         if (!this.reliable) {
@@ -75,6 +92,12 @@ export class InviteServerTransaction extends TransactionBase implements ServerTr
         }
         break;
       case 'accepted':
+        // Accepted retransmits nothing (RFC 6026 §8.7: the TU retransmits 2xx responses) and
+        // absorbs INVITE retransmissions: only the 2xx's To tag is kept, for matching and for
+        // the 200 to a late CANCEL (§9.2), not the request or the response for 32 s.
+        this.acceptedToTag = toTagOf(this.lastResponse);
+        this.lastResponse = null;
+        this.releaseRequest();
         // RFC 6026 §8.7: "When the INVITE server transaction enters the "Accepted" state,
         // Timer L MUST be set to fire in 64*T1 for all transports."
         this.startExpiry(timers.t1x64);
@@ -88,6 +111,11 @@ export class InviteServerTransaction extends TransactionBase implements ServerTr
 
   protected override onTerminatedState(): void {
     this.onTerminated?.();
+  }
+
+  /** The To tag of the last response sent (the 2xx's in Accepted), or null. */
+  get lastToTag(): string | null {
+    return this.state === 'accepted' ? this.acceptedToTag : toTagOf(this.lastResponse);
   }
 
   respond(res: SipResponse): boolean {
@@ -116,7 +144,6 @@ export class InviteServerTransaction extends TransactionBase implements ServerTr
       // RFC 6026 §8.7: "While in the "Accepted" state, if the TU passes a 2xx response, the
       // server transaction MUST pass the response to the transport layer for transmission."
       // A proxy relays the 2xx of other forks this way (§16.7 item 5).
-      this.lastResponse = res;
       this.send(res);
       return true;
     }

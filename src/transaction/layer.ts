@@ -178,7 +178,7 @@ export class TransactionLayer implements TransportHandler {
     // The INVITE had the ACK's To tag (a re-INVITE) or none (the response added it).
     for (const inviteTag of tag === null ? [null] : [tag, null]) {
       const tx = this.inviteServer(serverKey(ack, 'INVITE', inviteTag));
-      if (tx !== undefined && tx.lastResponse !== null && tx.lastResponse.toTag() === tag) {
+      if (tx !== undefined && tx.lastToTag !== null && tx.lastToTag === tag) {
         return tx;
       }
     }
@@ -342,11 +342,7 @@ export class TransactionLayer implements TransportHandler {
       side = 'client';
     }
     this.stats.inuse_transactions--;
-    this.observer?.transactionEnded?.(
-      side,
-      ended.request.method,
-      this.ctx.clock.now() - ended.createdAt,
-    );
+    this.observer?.transactionEnded?.(side, ended.method, this.ctx.clock.now() - ended.createdAt);
   }
 
   /** Network input that cannot be keyed never throws past here: count, log at debug, drop. */

@@ -28,12 +28,12 @@ export class NonInviteClientTransaction extends TransactionBase implements Clien
   constructor(
     id: string,
     ctx: TransactionContext,
-    readonly request: SipRequest,
+    request: SipRequest,
     readonly target: SendTarget,
     private readonly user: ClientTransactionUser,
     reliable: boolean,
   ) {
-    super(id, ctx, reliable, 'trying');
+    super(id, ctx, request, reliable, 'trying');
     this.buf = request.toBuffer();
   }
 
@@ -63,8 +63,9 @@ export class NonInviteClientTransaction extends TransactionBase implements Clien
         this.startExpiry(Math.max(0, this.fDue - now));
         break;
       case 'completed':
-        // Nothing is retransmitted from here on: the bytes need not live through Timer K.
+        // Nothing is retransmitted from here on: the request need not live through Timer K.
         this.buf = null;
+        this.releaseRequest();
         // §17.1.2.2: "The client transaction MUST start timer K ... T4 seconds for unreliable
         // transports, and zero seconds for reliable transports."
         if (this.reliable) {

@@ -12,7 +12,7 @@ import type { SipRequest, SipResponse } from '../sip/index.js';
 import type { ReceiveInfo } from '../transport/types.js';
 import { TransactionBase } from './base.js';
 import { countFinal, type TransactionContext } from './context.js';
-import { checkStatus, type ServerFailure } from './invite-server.js';
+import { checkStatus, toTagOf, type ServerFailure } from './invite-server.js';
 import type { ServerTransaction, TransactionState } from './types.js';
 
 export class NonInviteServerTransaction extends TransactionBase implements ServerTransaction {
@@ -24,15 +24,22 @@ export class NonInviteServerTransaction extends TransactionBase implements Serve
   constructor(
     id: string,
     ctx: TransactionContext,
-    readonly request: SipRequest,
+    request: SipRequest,
     readonly rx: ReceiveInfo,
     reliable: boolean,
   ) {
-    super(id, ctx, reliable, 'trying');
+    super(id, ctx, request, reliable, 'trying');
+  }
+
+  /** The To tag of the last response sent, or null. */
+  get lastToTag(): string | null {
+    return toTagOf(this.lastResponse);
   }
 
   protected enter(state: TransactionState): void {
     if (state === 'completed') {
+      // Timer J only resends the final response: the request can go.
+      this.releaseRequest();
       // §17.2.2: "When the server transaction enters the "Completed" state, it MUST set Timer J
       // to fire in 64*T1 seconds for unreliable transports, and zero seconds for reliable
       // transports."

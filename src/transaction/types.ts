@@ -30,11 +30,20 @@ export type TransactionState =
 export interface ServerTransaction {
   /** Matching key (branch-based per §17.2.3, or the RFC 2543 fallback key). */
   readonly id: string;
+  /**
+   * The request; readable until the final response (a transaction lingering for
+   * retransmissions keeps only what they need, and throws TANDEM_ERR_INVALID_STATE after).
+   */
   readonly request: SipRequest;
   readonly rx: ReceiveInfo;
   readonly state: TransactionState;
-  /** The last response sent (retransmitted by the transaction when the request is retransmitted). */
+  /**
+   * The last response sent (retransmitted by the transaction when the request is retransmitted).
+   * An INVITE transaction in Accepted (after a 2xx) retransmits nothing and keeps none.
+   */
   readonly lastResponse: SipResponse | null;
+  /** The To tag of the last response sent, also in Accepted; null before any response. */
+  readonly lastToTag: string | null;
   /**
    * Send a response through the transaction (§17.2.1/§17.2.2 state rules): provisional ones
    * while proceeding, then one final response. For INVITE, a 2xx moves the transaction to
@@ -58,7 +67,10 @@ export interface ClientTransactionUser {
 
 export interface ClientTransaction {
   readonly id: string;
-  /** The request as sent (its top Via carries the branch). */
+  /**
+   * The request as sent (its top Via carries the branch); readable until the final response,
+   * TANDEM_ERR_INVALID_STATE after.
+   */
   readonly request: SipRequest;
   readonly target: SendTarget;
   readonly state: TransactionState;

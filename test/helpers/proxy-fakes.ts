@@ -82,6 +82,10 @@ export class FakeServerTx implements ServerTransaction {
     this.id = `s${Math.random()}`;
   }
 
+  get lastToTag(): string | null {
+    return this.lastResponse?.toTag() ?? null;
+  }
+
   respond(res: SipResponse): boolean {
     const final = this.lastResponse !== null && this.lastResponse.status >= 200;
     if (final) {
