@@ -98,6 +98,7 @@ t.test('-32602 names the bad or missing parameter', async (t) => {
   t.equal(await data('clusterer:shtag_set_active', []), 'Too few parameters: missing tag');
   t.equal(await data('clusterer:shtag_set_active', {}), 'Too few parameters: missing tag');
   t.equal(await data('echo', ['a', 1, 2]), 'Too many parameters: at most 2');
+  t.equal(await data('test:types', ['1']), 'Too few parameters: missing n');
   t.equal(await data('test:opt', ['a', 1, 2]), 'Too many parameters: at most 2');
   t.equal(
     await data('clusterer:shtag_set_active', { tags: 'x' }),
