@@ -82,6 +82,8 @@ class Stopper {
   private app: TandemApp | null = null;
   private resolve: ((code: number) => void) | null = null;
   private stopping = 0;
+  /** A stop asked for (MI `shutdown`) between the MI listening and run(): honoured in run(). */
+  private early: string | null = null;
 
   constructor(private readonly logger: Logger) {}
 
@@ -95,6 +97,9 @@ class Stopper {
       };
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
+      if (this.early !== null) {
+        this.request(this.early);
+      }
     });
   }
 
@@ -102,6 +107,7 @@ class Stopper {
     const app = this.app;
     const resolve = this.resolve;
     if (app === null || resolve === null) {
+      this.early = reason;
       return;
     }
     // One kill can be delivered twice (tsx's preflight re-raises it): only a second signal
