@@ -8,7 +8,7 @@
  * Exit codes: 0 normal stop (or --check passed), 1 configuration or start-up error, 2 bad
  * command line.
  */
-import { startTandem, type TandemApp } from './app.js';
+import type { TandemApp } from './app.js';
 import { TandemError } from './core/errors.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { ownVersion } from './core/version.js';
@@ -48,6 +48,8 @@ async function main(argv: string[]): Promise<number> {
   const stop = new Stopper(logger);
   let app: TandemApp;
   try {
+    // Loaded only to run: --help, --version and --check need none of the stack (or fastify).
+    const { startTandem } = await import('./app.js');
     app = await startTandem(config, logger, {
       onShutdownRequest: (reason) => {
         stop.request(reason);
