@@ -6,16 +6,10 @@
  * (CPU, memory, handles, GC, event-loop lag) and two latency histograms fed by the
  * {@link CoreObserver}.
  */
-import {
-  collectDefaultMetrics,
-  Counter,
-  Gauge,
-  Histogram,
-  Registry,
-  type Metric,
-} from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { CoreObserver } from '../core/observer.js';
 import type { StatEntry, StatsRegistry } from '../core/stats.js';
+import { LeanHistogram } from './histogram.js';
 
 /** Methods that get their own label value; anything else (from the network) is `other`. */
 const METHODS = [
@@ -64,25 +58,24 @@ export class Metrics {
     if (options.defaultMetrics !== false) {
       collectDefaultMetrics({ register: this.registry });
     }
-    const requests = new Histogram({
-      name: 'tandem_request_processing_seconds',
-      help: 'Time from a request arriving to the request route being done with it',
-      labelNames: ['method'],
-      buckets: REQUEST_BUCKETS,
-      registers: [this.registry],
-    });
-    const transactions = new Histogram({
-      name: 'tandem_transaction_duration_seconds',
-      help: 'How long transactions lived, from creation to leaving the table',
-      labelNames: ['side', 'method'],
-      buckets: TRANSACTION_BUCKETS,
-      registers: [this.registry],
-    });
-    // Label children made once: the observer runs per request and per transaction and must
-    // not build label objects or look up hashes beyond what observe() itself does.
-    const perMethod = children((m) => requests.labels(m));
-    const server = children((m) => transactions.labels('server', m));
-    const client = children((m) => transactions.labels('client', m));
+    const requests = new LeanHistogram(
+      'tandem_request_processing_seconds',
+      'Time from a request arriving to the request route being done with it',
+      ['method'],
+      REQUEST_BUCKETS,
+      this.registry,
+    );
+    const transactions = new LeanHistogram(
+      'tandem_transaction_duration_seconds',
+      'How long transactions lived, from creation to leaving the table',
+      ['side', 'method'],
+      TRANSACTION_BUCKETS,
+      this.registry,
+    );
+    // Series made once: the observer runs per request and per transaction.
+    const perMethod = children((m) => requests.child(m));
+    const server = children((m) => transactions.child('server', m));
+    const client = children((m) => transactions.child('client', m));
     this.observer = {
       requestProcessed(method, ms) {
         if (ms >= 0) {
@@ -136,15 +129,10 @@ export class Metrics {
   }
 }
 
-function children(
-  make: (method: string) => { observe(value: number): void },
-): Map<string, Observe> {
+function children(make: (method: string) => Observe): Map<string, Observe> {
   const map = new Map<string, Observe>();
   for (const m of [...METHODS, 'other']) {
-    const child = make(m);
-    map.set(m, (value) => {
-      child.observe(value);
-    });
+    map.set(m, make(m));
   }
   return map;
 }

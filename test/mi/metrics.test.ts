@@ -1,6 +1,8 @@
 /** The metrics exporter: statistics as counters and gauges, the observer's histograms. */
+import { Registry } from 'prom-client';
 import t from 'tap';
 import { StatsRegistry } from '../../src/core/stats.js';
+import { LeanHistogram } from '../../src/mi/histogram.js';
 import { Metrics } from '../../src/mi/metrics.js';
 
 t.test('statistics registered before and after appear, read at scrape time', async (t) => {
@@ -49,3 +51,31 @@ t.test(
     t.notMatch(text, /method="BYE"/, 'a series appears only once observed');
   },
 );
+
+t.test('the lean histogram prints cumulative buckets, +Inf, sum and count; resets', async (t) => {
+  const registry = new Registry();
+  const h = new LeanHistogram('x_seconds', 'x', ['k'], [0.1, 1], registry);
+  const a = h.child('a');
+  h.child('unused');
+  a(0.05);
+  a(0.1);
+  a(0.5);
+  a(7);
+  const text = await registry.metrics();
+  t.equal(
+    text,
+    [
+      '# HELP x_seconds x',
+      '# TYPE x_seconds histogram',
+      'x_seconds_bucket{le="0.1",k="a"} 2',
+      'x_seconds_bucket{le="1",k="a"} 3',
+      'x_seconds_bucket{le="+Inf",k="a"} 4',
+      'x_seconds_sum{k="a"} 7.65',
+      'x_seconds_count{k="a"} 4',
+      '',
+    ].join('\n'),
+  );
+  t.match(await registry.getMetricsAsJSON(), [{ name: 'x_seconds', type: 'histogram' }]);
+  registry.resetMetrics();
+  t.equal(await registry.metrics(), '# HELP x_seconds x\n# TYPE x_seconds histogram\n');
+});
