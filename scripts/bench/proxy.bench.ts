@@ -72,6 +72,9 @@ async function startProxy(port: number): Promise<ChildProcess> {
       `listen=[udp:127.0.0.1:${port}]`,
       '--set',
       'log.format=json',
+      // Any free port: a node started by hand may hold the default 8888.
+      '--set',
+      'mi.listen=127.0.0.1:0',
     ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
   );

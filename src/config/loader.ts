@@ -123,7 +123,7 @@ function lineAt(doc: Document, path: KeyPath, lines: LineCounter): Pick<ConfigIs
   return line === undefined ? {} : { line };
 }
 
-/** The routing script and TLS files are named relative to the config file, not the cwd. */
+/** The routing script, TLS files and MI token file are named relative to the config file. */
 function resolvePaths(config: TandemConfig, baseDir: string): TandemConfig {
   const at = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
   const resolved: TandemConfig = { ...config, script: at(config.script) };
@@ -139,6 +139,9 @@ function resolvePaths(config: TandemConfig, baseDir: string): TandemConfig {
       tls.ca = at(tls.ca);
     }
     resolved.tls = tls;
+  }
+  if (config.mi.token_file !== undefined) {
+    resolved.mi = { ...config.mi, token_file: at(config.mi.token_file) };
   }
   return resolved;
 }

@@ -20,6 +20,11 @@ t.test('mi: token from a file or an environment variable, not both; body limit',
     body_limit: 1048576,
   });
   t.equal(load('mi: { token_file: /etc/tandem/mi.token }').mi.token_file, '/etc/tandem/mi.token');
+  t.equal(
+    load('mi: { token_file: secrets/mi.token }').mi.token_file,
+    '/etc/tandem/secrets/mi.token',
+    'a relative token file is taken from the config file directory',
+  );
   t.equal(load('mi: { token_env: TANDEM_MI_TOKEN }').mi.token_env, 'TANDEM_MI_TOKEN');
   t.equal(load('mi: { body_limit: 4096 }').mi.body_limit, 4096);
   t.same(errorsOf(t, 'mi:\n  token_file: /a\n  token_env: B\n'), [

@@ -25,7 +25,8 @@ export interface TandemStartOptions {
 
 export async function startTandemProcess(o: TandemStartOptions = {}): Promise<TandemProcess> {
   const args = [...loaderArgs(), 'src/main.ts', '--config', o.config ?? 'cfg/tandem.yaml'];
-  for (const s of ['log.format=json', ...(o.sets ?? [])]) {
+  // The MI on a free port unless the test names one: several nodes may run at once.
+  for (const s of ['log.format=json', 'mi.listen=127.0.0.1:0', ...(o.sets ?? [])]) {
     args.push('--set', s);
   }
   const child = spawn(process.execPath, args, {

@@ -47,6 +47,7 @@ const { config } = loadConfig(new URL('../../../cfg/tandem.yaml', import.meta.ur
   'dns.servers=[127.0.0.1:53]',
   'timers.timer_b=2000',
   'timers.timer_f=2000',
+  'mi.listen=127.0.0.1:0',
 ]);
 const app = await startTandem(config, createLogger({ level: 'silent' }));
 const sock = createSocket('udp4');
