@@ -10,7 +10,7 @@
  * A 100 Trying goes out after 200 ms unless the TU answered first; Timer G retransmits a
  * non-2xx final response (unreliable transports only) until the ACK arrives or Timer H fires.
  */
-import { createResponse, type SipRequest, type SipResponse } from '../sip/index.js';
+import { createResponse, detach, type SipRequest, type SipResponse } from '../sip/index.js';
 import { CoreError } from '../core/errors.js';
 import type { ReceiveInfo } from '../transport/types.js';
 import { TransactionBase } from './base.js';
@@ -91,17 +91,20 @@ export class InviteServerTransaction extends TransactionBase implements ServerTr
           this.startExpiry(timers.t4);
         }
         break;
-      case 'accepted':
+      case 'accepted': {
         // Accepted retransmits nothing (RFC 6026 §8.7: the TU retransmits 2xx responses) and
         // absorbs INVITE retransmissions: only the 2xx's To tag is kept, for matching and for
         // the 200 to a late CANCEL (§9.2), not the request or the response for 32 s.
-        this.acceptedToTag = toTagOf(this.lastResponse);
+        const tag = toTagOf(this.lastResponse);
+        // Detached: a tag sliced from the 2xx would keep the whole response text alive.
+        this.acceptedToTag = tag === null ? null : detach(tag);
         this.lastResponse = null;
         this.releaseRequest();
         // RFC 6026 §8.7: "When the INVITE server transaction enters the "Accepted" state,
         // Timer L MUST be set to fire in 64*T1 for all transports."
         this.startExpiry(timers.t1x64);
         break;
+      }
       case 'calling':
       case 'trying':
       case 'terminated':

@@ -9,7 +9,7 @@ import { CoreError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { CoreObserver } from '../core/observer.js';
 import { TimerWheel } from '../core/timer-wheel.js';
-import type { SipRequest, SipResponse } from '../sip/index.js';
+import { detach, type SipRequest, type SipResponse } from '../sip/index.js';
 import {
   isReliable,
   type ReceiveInfo,
@@ -147,7 +147,8 @@ export class TransactionLayer implements TransportHandler {
     if (req.method === 'ACK') {
       throw new CoreError('TANDEM_ERR_INVALID_STATE', 'an ACK has no server transaction');
     }
-    const key = serverKey(req, req.method, req.toTag());
+    // Detached: the key lives as long as the transaction, the message text should not.
+    const key = detach(serverKey(req, req.method, req.toTag()));
     if (this.servers.has(key)) {
       throw new CoreError('TANDEM_ERR_INVALID_STATE', `server transaction ${key} exists`);
     }
