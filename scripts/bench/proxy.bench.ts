@@ -94,6 +94,9 @@ async function startProxy(port: number): Promise<ChildProcess> {
   return child;
 }
 
+/** The sipp processes alive now, killed if the bench is interrupted. */
+const running = new Set<ChildProcess>();
+
 function sipp(args: string[]): { child: ChildProcess; out: () => string } {
   // sipp's own sockets get the 4 MiB buffer the proxy's have, so its drops do not count
   // against the proxy.
@@ -105,6 +108,8 @@ function sipp(args: string[]): { child: ChildProcess; out: () => string } {
     out = (out + d.toString()).slice(-8000);
   });
   child.stderr.resume();
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   return { child, out: () => out };
 }
 
@@ -154,7 +159,11 @@ async function step(proxyPort: number, proxyPid: number, rate: number): Promise<
     '-fd',
     '1',
   ]);
+  // sipp's own -timeout does not always end a run whose calls are stuck: a watchdog does, and
+  // the step counts as failed (sipp's exit code is then null).
+  const watchdog = setTimeout(() => uac.child.kill('SIGKILL'), (DURATION * 3 + 15) * 1000);
   const code = await exited(uac.child);
+  clearTimeout(watchdog);
   const seconds = (Date.now() - t0) / 1000;
   const cpu = cpuSeconds(proxyPid) - cpu0;
   const sys = cpuSeconds(proxyPid, true) - sys0;
@@ -180,6 +189,16 @@ async function step(proxyPort: number, proxyPid: number, rate: number): Promise<
 
 const proxyPort = await freePort();
 const proxy = await startProxy(proxyPort);
+// Interrupted (Ctrl-C, a timeout): take the proxy and the sipps down too.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    proxy.kill('SIGKILL');
+    for (const child of running) {
+      child.kill('SIGKILL');
+    }
+    process.exit(130);
+  });
+}
 let best = 0;
 let bestCpu = 0;
 try {

@@ -55,9 +55,9 @@ export class RequestTask {
   failureHandler: FailureHandler | null = null;
   replyHandler: ReplyHandler | null = null;
   branchHandler: BranchHandler | null = null;
-  /** Script flags and per-transaction variables (OpenSIPS flags and `$avp`s). */
-  readonly flags = new Set<string>();
-  readonly vars = new Map<string, unknown>();
+  /** Script flags and per-transaction variables (OpenSIPS flags and `$avp`s), made on first use. */
+  private flagSet: Set<string> | null = null;
+  private varMap: Map<string, unknown> | null = null;
   serverTx: ServerTransaction | null = null;
   context: ResponseContext | null = null;
   /** A final response went upstream (from the script or from the response context). */
@@ -73,6 +73,18 @@ export class RequestTask {
     /** The loop hash of the request as received (RFC 3261 §16.6 item 8). */
     readonly hash: string,
   ) {}
+
+  /** Script flags (OpenSIPS `setflag`/`isflag`); most requests never set one. */
+  get flags(): Set<string> {
+    this.flagSet ??= new Set();
+    return this.flagSet;
+  }
+
+  /** Per-transaction variables (OpenSIPS `$avp`s). */
+  get vars(): Map<string, unknown> {
+    this.varMap ??= new Map();
+    return this.varMap;
+  }
 
   /** The request has been answered or sent on, so the core need not do anything more. */
   get handled(): boolean {
