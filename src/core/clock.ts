@@ -10,11 +10,23 @@ export interface TimerHandle {
   cancel(): void;
 }
 
-export interface Clock {
+/** The least a clock offers: what the timer wheel needs of the clock that drives it. */
+export interface BaseClock {
   /** Milliseconds on a monotonic scale (not wall time): only differences mean anything. */
   now(): number;
   /** Run `fn` once after `delayMs` milliseconds (0 or more). */
   setTimer(delayMs: number, fn: () => void): TimerHandle;
+}
+
+export interface Clock extends BaseClock {
+  setTimer(delayMs: number, fn: () => void): TimerHandle;
+  /**
+   * Run `fn(arg)` once after `delayMs` milliseconds. One module-level `fn` then serves every
+   * owner: an object that lingers with a timer armed (a transaction absorbing retransmissions
+   * for 32 s) needs no closure of its own, which at thousands of calls a second is heap the
+   * garbage collector keeps marking.
+   */
+  setTimer<A>(delayMs: number, fn: (arg: A) => void, arg: A): TimerHandle;
 }
 
 /**
@@ -23,8 +35,8 @@ export interface Clock {
  */
 export const systemClock: Clock = {
   now: () => performance.now(),
-  setTimer(delayMs, fn) {
-    const t = setTimeout(fn, delayMs);
+  setTimer(delayMs: number, fn: (arg: unknown) => void, arg?: unknown): TimerHandle {
+    const t = setTimeout(fn, delayMs, arg);
     t.unref();
     return {
       cancel: () => {

@@ -19,7 +19,7 @@
  * at most once per rotation. The default base is {@link systemClock}, whose timers are unref'd:
  * a pending SIP timer never keeps a stopping process alive. Tests pass a fake base clock.
  */
-import type { Clock, TimerHandle } from './clock.js';
+import type { BaseClock, Clock, TimerHandle } from './clock.js';
 import { systemClock } from './clock.js';
 import { CoreError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -30,7 +30,7 @@ export interface TimerWheelOptions {
   /** Slots per rotation, a power of two (default 512: 5.12 s at 10 ms). */
   slots?: number;
   /** The clock that drives the wheel (default {@link systemClock}). */
-  base?: Clock;
+  base?: BaseClock;
   /** Where a throwing callback is reported (at error level); nothing is logged without one. */
   logger?: Logger;
 }
@@ -53,7 +53,8 @@ class TimerNode implements TimerHandle {
   constructor(
     readonly wheel: TimerWheel | null,
     public due: number,
-    public fn: () => void,
+    public fn: (arg: unknown) => void,
+    public arg: unknown,
   ) {}
 
   cancel(): void {
@@ -66,7 +67,7 @@ class TimerNode implements TimerHandle {
 
 /** A slot list head: a sentinel node whose prev/next close the circle. */
 function sentinel(): TimerNode {
-  const s = new TimerNode(null, -1, noop);
+  const s = new TimerNode(null, -1, noop, undefined);
   s.prev = s;
   s.next = s;
   return s;
@@ -77,7 +78,7 @@ export class TimerWheel implements Clock {
   readonly slotCount: number;
   private readonly mask: number;
   private readonly slots: TimerNode[];
-  private readonly base: Clock;
+  private readonly base: BaseClock;
   private readonly logger: Logger | undefined;
   /** Base-clock time of tick 0. */
   private readonly origin: number;
@@ -130,7 +131,9 @@ export class TimerWheel implements Clock {
     return this.baseTimer !== null;
   }
 
-  setTimer(delayMs: number, fn: () => void): TimerHandle {
+  setTimer(delayMs: number, fn: () => void): TimerHandle;
+  setTimer<A>(delayMs: number, fn: (arg: A) => void, arg: A): TimerHandle;
+  setTimer(delayMs: number, fn: (arg: unknown) => void, arg?: unknown): TimerHandle {
     if (!(delayMs >= 0) || !Number.isFinite(delayMs)) {
       throw new CoreError('TANDEM_ERR_INVALID_ARGUMENT', `timer delay ${delayMs}`);
     }
@@ -144,7 +147,7 @@ export class TimerWheel implements Clock {
     if (due <= this.cursor) {
       due = this.cursor + 1;
     }
-    const node = new TimerNode(this, due, fn);
+    const node = new TimerNode(this, due, fn, arg);
     const head = this.slots[due & this.mask]!;
     const tail = head.prev!;
     node.prev = tail;
@@ -168,6 +171,7 @@ export class TimerWheel implements Clock {
     }
     node.state = DONE;
     node.fn = noop;
+    node.arg = undefined;
     this.count--;
     if (this.count === 0 && this.baseTimer !== null) {
       this.baseTimer.cancel();
@@ -188,6 +192,7 @@ export class TimerWheel implements Clock {
         node.next = null;
         node.state = DONE;
         node.fn = noop;
+        node.arg = undefined;
         node = next;
       }
       head.prev = head;
@@ -197,6 +202,7 @@ export class TimerWheel implements Clock {
     for (const node of this.due) {
       node.state = DONE;
       node.fn = noop;
+      node.arg = undefined;
     }
     this.count = 0;
     this.baseTimer?.cancel();
@@ -302,11 +308,13 @@ export class TimerWheel implements Clock {
       return; // cancelled by an earlier callback of the same pass
     }
     const fn = n.fn;
+    const arg = n.arg;
     n.state = DONE;
     n.fn = noop;
+    n.arg = undefined;
     this.count--;
     try {
-      fn();
+      fn(arg);
     } catch (err) {
       // One faulty callback must not stop the timers behind it.
       this.logger?.error({ err }, 'timer callback threw');

@@ -22,7 +22,7 @@ export { createResponse, type ResponseOptions } from './response.js';
 export { reasonPhrase } from './status.js';
 export { newBranch, newTag, newCallId, randomToken, MAGIC_COOKIE } from './ids.js';
 export { decodeUtf8, encodeUtf8 } from './chars.js';
-export { detach } from './detach.js';
+export { detach, detachBytes } from './detach.js';
 export {
   authValuesOf,
   contentTypeOf,

@@ -6,7 +6,8 @@
  * {@link TransactionBase.startRetransmit} and {@link TransactionBase.startExpiry}, and every
  * transition cancels both before the next state's `enter` runs, so a transition can never leak
  * a timer (the enter/leave discipline of kirm/sip.js, without an object per state). The timer
- * callbacks are allocated once per transaction, not per timer armed.
+ * callbacks are two functions shared by all transactions, which the clock hands the
+ * transaction to.
  */
 import type { TimerHandle } from '../core/clock.js';
 import { CoreError } from '../core/errors.js';
@@ -25,13 +26,6 @@ export abstract class TransactionBase implements TableEntry {
   private req: SipRequest | null;
   private retransmitTimer: TimerHandle | null = null;
   private expiryTimer: TimerHandle | null = null;
-  // The callbacks are made by the functions at the end of this file, not written as arrow
-  // function fields: tsx compiles with keepNames, which names each field closure with a
-  // defineProperty call and gives it a property store of its own, per transaction.
-  private readonly retransmitFired: () => void;
-  private readonly expiryFired: () => void;
-  /** Send-completion callback, shared by every send of this transaction. */
-  protected readonly sent: (err: Error | null) => void;
 
   constructor(
     readonly id: string,
@@ -45,12 +39,9 @@ export abstract class TransactionBase implements TableEntry {
     this.req = request;
     this.method = request.method;
     this.createdAt = ctx.clock.now();
-    this.retransmitFired = timerCallback(this, false);
-    this.expiryFired = timerCallback(this, true);
-    this.sent = sendCallback(this);
   }
 
-  /** @internal A timer of this transaction fired (through {@link timerCallback}). */
+  /** @internal A timer of this transaction fired (through {@link retransmitFired} or {@link expiryFired}). */
   timerFired(expiry: boolean): void {
     if (expiry) {
       this.expiryTimer = null;
@@ -61,11 +52,16 @@ export abstract class TransactionBase implements TableEntry {
     }
   }
 
-  /** @internal A send of this transaction completed (through {@link sendCallback}). */
-  sendDone(err: Error | null): void {
-    if (err !== null && this.state !== 'terminated') {
-      this.onSendError(err);
-    }
+  /**
+   * A callback for one send. Made per send rather than kept per transaction: it lives only
+   * until the transport reports, while a transaction lingers up to 64*T1 after its last send.
+   */
+  protected sent(): (err: Error | null) => void {
+    return (err) => {
+      if (err !== null && this.state !== 'terminated') {
+        this.onSendError(err);
+      }
+    };
   }
 
   /**
@@ -132,14 +128,14 @@ export abstract class TransactionBase implements TableEntry {
   protected startRetransmit(ms: number): void {
     if (this.state !== 'terminated') {
       this.retransmitTimer?.cancel();
-      this.retransmitTimer = this.ctx.clock.setTimer(ms, this.retransmitFired);
+      this.retransmitTimer = this.ctx.clock.setTimer(ms, retransmitFired, this);
     }
   }
 
   protected startExpiry(ms: number): void {
     if (this.state !== 'terminated') {
       this.expiryTimer?.cancel();
-      this.expiryTimer = this.ctx.clock.setTimer(ms, this.expiryFired);
+      this.expiryTimer = this.ctx.clock.setTimer(ms, expiryFired, this);
     }
   }
 
@@ -156,14 +152,11 @@ export abstract class TransactionBase implements TableEntry {
   }
 }
 
-function timerCallback(tx: TransactionBase, expiry: boolean): () => void {
-  return () => {
-    tx.timerFired(expiry);
-  };
+// Shared by every transaction: the clock passes the transaction back, so none holds a closure.
+function retransmitFired(tx: TransactionBase): void {
+  tx.timerFired(false);
 }
 
-function sendCallback(tx: TransactionBase): (err: Error | null) => void {
-  return (err) => {
-    tx.sendDone(err);
-  };
+function expiryFired(tx: TransactionBase): void {
+  tx.timerFired(true);
 }

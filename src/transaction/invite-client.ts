@@ -67,7 +67,7 @@ export class InviteClientTransaction extends TransactionBase implements ClientTr
           this.startRetransmit(timers.t1);
         }
         this.startExpiry(timers.timerB);
-        this.ctx.transport.send(this.target, this.buf!, this.sent);
+        this.ctx.transport.send(this.target, this.buf!, this.sent());
         break;
       case 'proceeding': {
         // §9.1: the client "MUST wait for the arrival of a provisional response" before it
@@ -88,7 +88,7 @@ export class InviteClientTransaction extends TransactionBase implements ClientTr
         this.buf = null;
         this.finalResponse = null;
         this.releaseRequest();
-        this.ctx.transport.send(this.target, this.ackBuf, this.sent);
+        this.ctx.transport.send(this.target, this.ackBuf, this.sent());
         if (this.reliable) {
           this.go('terminated');
         } else {
@@ -151,7 +151,7 @@ export class InviteClientTransaction extends TransactionBase implements ClientTr
         // retransmission, but the newly received response MUST NOT be passed up to the TU."
         if (status >= 300 && this.ackBuf !== null) {
           this.ctx.stats.retransmissions++;
-          this.ctx.transport.send(this.target, this.ackBuf, this.sent);
+          this.ctx.transport.send(this.target, this.ackBuf, this.sent());
         }
         break;
       case 'trying':
@@ -168,7 +168,7 @@ export class InviteClientTransaction extends TransactionBase implements ClientTr
     this.interval *= 2;
     this.startRetransmit(this.interval);
     this.ctx.stats.retransmissions++;
-    this.ctx.transport.send(this.target, this.buf!, this.sent);
+    this.ctx.transport.send(this.target, this.buf!, this.sent());
   }
 
   protected onExpiryTimer(): void {

@@ -229,6 +229,6 @@ export class InviteServerTransaction extends TransactionBase implements ServerTr
   }
 
   private send(res: SipResponse): void {
-    this.ctx.transport.sendResponse(res, this.rx, this.sent);
+    this.ctx.transport.sendResponse(res, this.rx, this.sent());
   }
 }

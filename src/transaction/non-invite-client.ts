@@ -52,7 +52,7 @@ export class NonInviteClientTransaction extends TransactionBase implements Clien
         }
         this.fDue = now + timers.timerF;
         this.startExpiry(timers.timerF);
-        this.ctx.transport.send(this.target, this.buf!, this.sent);
+        this.ctx.transport.send(this.target, this.buf!, this.sent());
         break;
       case 'proceeding':
         // Timers E and F keep running across Trying -> Proceeding (the RFC resets neither):
@@ -116,7 +116,7 @@ export class NonInviteClientTransaction extends TransactionBase implements Clien
     this.eDue = this.ctx.clock.now() + this.interval;
     this.startRetransmit(this.interval);
     this.ctx.stats.retransmissions++;
-    this.ctx.transport.send(this.target, this.buf!, this.sent);
+    this.ctx.transport.send(this.target, this.buf!, this.sent());
   }
 
   protected onExpiryTimer(): void {

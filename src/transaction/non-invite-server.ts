@@ -8,16 +8,24 @@
  * Timer J keeps the transaction in Completed to answer retransmitted requests with the final
  * response: 64*T1 on unreliable transports, zero on reliable ones.
  */
-import type { SipRequest, SipResponse } from '../sip/index.js';
-import type { ReceiveInfo } from '../transport/types.js';
+import { detach, detachBytes, type SipRequest, type SipResponse } from '../sip/index.js';
+import type { ReceiveInfo, SentDatagram } from '../transport/types.js';
 import { TransactionBase } from './base.js';
 import { countFinal, type TransactionContext } from './context.js';
 import { checkStatus, toTagOf, type ServerFailure } from './invite-server.js';
 import type { ServerTransaction, TransactionState } from './types.js';
 
 export class NonInviteServerTransaction extends TransactionBase implements ServerTransaction {
+  /**
+   * The last response sent. Null again in Completed over UDP: Timer J keeps the transaction for
+   * 64*T1 (32 s), and what its resends need is the bytes and where they went ({@link final}),
+   * not the parsed response, which is several times larger.
+   */
   lastResponse: SipResponse | null = null;
   onTerminated: (() => void) | null = null;
+  /** The final response as sent in a datagram, resent for each retransmitted request. */
+  private final: SentDatagram | null = null;
+  private finalToTag: string | null = null;
   /** `transport` when a response could not be sent (§17.2.4); read it in `onTerminated`. */
   failure: ServerFailure = null;
 
@@ -33,7 +41,7 @@ export class NonInviteServerTransaction extends TransactionBase implements Serve
 
   /** The To tag of the last response sent, or null. */
   get lastToTag(): string | null {
-    return toTagOf(this.lastResponse);
+    return this.final !== null ? this.finalToTag : toTagOf(this.lastResponse);
   }
 
   protected enter(state: TransactionState): void {
@@ -64,7 +72,7 @@ export class NonInviteServerTransaction extends TransactionBase implements Serve
       return false;
     }
     this.lastResponse = res;
-    this.ctx.transport.sendResponse(res, this.rx, this.sent);
+    const sent = this.ctx.transport.sendResponse(res, this.rx, this.sent());
     if (res.status < 200) {
       // §17.2.2: "While in the "Trying" state, if the TU passes a provisional response to the
       // server transaction, the server transaction MUST enter the "Proceeding" state."
@@ -75,6 +83,12 @@ export class NonInviteServerTransaction extends TransactionBase implements Serve
       // "If the TU passes a final response (status codes 200-699) to the server while in the
       // "Proceeding" [or "Trying"] state, the transaction MUST enter the "Completed" state".
       countFinal(this.ctx.stats, res.status);
+      if (sent !== null && !this.reliable) {
+        const tag = toTagOf(res);
+        this.finalToTag = tag === null ? null : detach(tag);
+        this.final = { target: sent.target, data: detachBytes(sent.data) };
+        this.lastResponse = null;
+      }
       this.go('completed');
     }
     return true;
@@ -86,10 +100,17 @@ export class NonInviteServerTransaction extends TransactionBase implements Serve
     // "the most recent provisional response that was received from the TU MUST be passed to
     // the transport layer for retransmission"; in Completed "the server transaction MUST pass
     // the final response to the transport layer for retransmission".
+    if (this.state === 'terminated') {
+      return;
+    }
+    const final = this.final;
     const last = this.lastResponse;
-    if (last !== null && this.state !== 'terminated') {
+    if (final !== null) {
       this.ctx.stats.retransmissions++;
-      this.ctx.transport.sendResponse(last, this.rx, this.sent);
+      this.ctx.transport.send(final.target, final.data, this.sent());
+    } else if (last !== null) {
+      this.ctx.stats.retransmissions++;
+      this.ctx.transport.sendResponse(last, this.rx, this.sent());
     }
   }
 

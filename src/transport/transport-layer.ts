@@ -30,6 +30,7 @@ import {
   type Protocol,
   type ReceiveInfo,
   type SendCallback,
+  type SentDatagram,
   type SendTarget,
   type SocketInfo,
   type TransportHandler,
@@ -294,14 +295,14 @@ export class TransportLayer implements TransportPort {
     }
   }
 
-  sendResponse(res: SipResponse, rx: ReceiveInfo, cb?: SendCallback): void {
+  sendResponse(res: SipResponse, rx: ReceiveInfo, cb?: SendCallback): SentDatagram | null {
     // RFC 3261 §18.2.2: on a reliable transport the response goes back on the connection the
     // request came in on, "if that connection is still open".
     if (isReliable(rx.protocol) && rx.connectionId !== null && this.state === RUNNING) {
       const conn = this.connections.get(rx.connectionId);
       if (conn !== undefined) {
         conn.write(res.toBuffer(), cb);
-        return;
+        return null;
       }
     }
     let route;
@@ -314,9 +315,11 @@ export class TransportLayer implements TransportPort {
       this.stats.send_failures++;
       this.logger.debug({ status: res.status, reason: route.reason }, 'response not sent');
       failLater(cb, new CoreError('TANDEM_ERR_SEND', route.reason));
-      return;
+      return null;
     }
-    this.send(route.target, res.toBuffer(), cb);
+    const data = res.toBuffer();
+    this.send(route.target, data, cb);
+    return route.target.protocol === 'udp' ? { target: route.target, data } : null;
   }
 
   // ---- internals ---------------------------------------------------------------------------

@@ -82,6 +82,12 @@ export interface SendTarget {
 /** What a send reports once the bytes are handed to the kernel, or failed. */
 export type SendCallback = (err: Error | null) => void;
 
+/** A response as it went out in a datagram: enough to send it again without parse or route. */
+export interface SentDatagram {
+  readonly target: SendTarget;
+  readonly data: Buffer;
+}
+
 /** What the transaction layer and the proxy need from the transport layer. */
 export interface TransportPort {
   /** The local socket a request to `target` leaves from; throws TANDEM_ERR_NO_SOCKET if none. */
@@ -94,9 +100,12 @@ export interface TransportPort {
   /**
    * Send a response where RFC 3261 §18.2.2 and RFC 3581 §4 say, from the top Via of `res`
    * and how its request arrived (`rx`): same connection for streams, `received`/`rport` for
-   * UDP, `maddr` when present.
+   * UDP, `maddr` when present. When it goes as a datagram, returns where and what was sent, so
+   * a transaction that must resend it (RFC 3261 §17.2.2, Timer J) can keep that instead of the
+   * parsed response; null when it went on a connection or could not be routed (the failure
+   * then reaches `cb`).
    */
-  sendResponse(res: SipResponse, rx: ReceiveInfo, cb?: SendCallback): void;
+  sendResponse(res: SipResponse, rx: ReceiveInfo, cb?: SendCallback): SentDatagram | null;
 }
 
 /** What the transport layer delivers upwards: a parsed message that passed validation. */

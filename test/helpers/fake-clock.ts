@@ -4,7 +4,7 @@
  *
  * - `new FakeClock(start = 0)`: time starts at `start` ms.
  * - `now()`: the current fake time.
- * - `setTimer(delayMs, fn)`: arm a timer due at `now() + delayMs`; the handle's `cancel()` is
+ * - `setTimer(delayMs, fn[, arg])`: arm a timer due at `now() + delayMs` that calls `fn(arg)`; the handle's `cancel()` is
  *   idempotent and safe after firing. A negative or non-finite delay throws a RangeError.
  * - `advance(ms)`: move time forward by `ms`, firing every timer due on the way in time order
  *   (ties in arming order). While a callback runs, `now()` is that timer's due time; timers
@@ -25,7 +25,8 @@ class FakeTimer implements TimerHandle {
     readonly clock: FakeClock,
     readonly due: number,
     readonly seq: number,
-    readonly fn: () => void,
+    readonly fn: (arg: unknown) => void,
+    readonly arg: unknown,
   ) {}
 
   cancel(): void {
@@ -55,11 +56,13 @@ export class FakeClock implements Clock {
     return this.time;
   }
 
-  setTimer(delayMs: number, fn: () => void): TimerHandle {
+  setTimer(delayMs: number, fn: () => void): TimerHandle;
+  setTimer<A>(delayMs: number, fn: (arg: A) => void, arg: A): TimerHandle;
+  setTimer(delayMs: number, fn: (arg: unknown) => void, arg?: unknown): TimerHandle {
     if (!(delayMs >= 0) || !Number.isFinite(delayMs)) {
       throw new RangeError(`FakeClock: bad delay ${delayMs}`);
     }
-    const timer = new FakeTimer(this, this.time + delayMs, this.seq++, fn);
+    const timer = new FakeTimer(this, this.time + delayMs, this.seq++, fn, arg);
     this.push(timer);
     this.live++;
     return timer;
@@ -89,7 +92,7 @@ export class FakeClock implements Clock {
       top.live = false;
       this.live--;
       this.time = top.due;
-      top.fn();
+      top.fn(top.arg);
     }
     this.time = end;
   }

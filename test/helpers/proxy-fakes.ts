@@ -22,6 +22,7 @@ import type {
   ReceiveInfo,
   SendCallback,
   SendTarget,
+  SentDatagram,
   SocketInfo,
   TransportPort,
 } from '../../src/transport/types.js';
@@ -57,8 +58,9 @@ export class FakeTransport implements TransportPort {
     cb?.(null);
   }
 
-  sendResponse(res: SipResponse, rx: ReceiveInfo): void {
+  sendResponse(res: SipResponse, rx: ReceiveInfo): SentDatagram | null {
     this.responses.push({ res, rx });
+    return null;
   }
 
   /** Statuses of the responses sent upstream, in order. */

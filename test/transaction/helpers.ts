@@ -14,6 +14,7 @@ import type {
   ReceiveInfo,
   SendCallback,
   SendTarget,
+  SentDatagram,
   SocketInfo,
   TransportPort,
 } from '../../src/transport/types.js';
@@ -69,6 +70,8 @@ export class FakeTransport implements TransportPort {
   readonly responses: SentResponse[] = [];
   failWith: Error | null = null;
   syncErrors = false;
+  /** The targets handed back for responses, so a resend is recognised as one. */
+  private readonly responseTargets = new WeakMap<SendTarget, ReceiveInfo>();
 
   constructor(private readonly clock: FakeClock) {}
 
@@ -78,6 +81,13 @@ export class FakeTransport implements TransportPort {
 
   send(t: SendTarget, data: Buffer, cb?: SendCallback): void {
     const text = data.toString('latin1');
+    const rx = this.responseTargets.get(t);
+    if (rx !== undefined) {
+      // A response resent from the bytes a transaction kept: recorded with the others.
+      this.responses.push({ at: this.clock.now(), res: parseMessage(data) as SipResponse, rx });
+      this.complete(cb);
+      return;
+    }
     this.sent.push({
       at: this.clock.now(),
       target: t,
@@ -87,9 +97,16 @@ export class FakeTransport implements TransportPort {
     this.complete(cb);
   }
 
-  sendResponse(res: SipResponse, rx: ReceiveInfo, cb?: SendCallback): void {
+  sendResponse(res: SipResponse, rx: ReceiveInfo, cb?: SendCallback): SentDatagram | null {
     this.responses.push({ at: this.clock.now(), res, rx });
     this.complete(cb);
+    if (rx.protocol !== 'udp') {
+      return null;
+    }
+    // As the real transport does for a datagram: where it went and the bytes.
+    const target: SendTarget = { protocol: 'udp', address: rx.sourceAddress, port: rx.sourcePort };
+    this.responseTargets.set(target, rx);
+    return { target, data: res.toBuffer() };
   }
 
   /** Sends whose first line starts with `prefix`. */

@@ -4,7 +4,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { systemClock, type Clock } from '../../src/core/clock.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { TandemError } from '../../src/core/errors.js';
 import {
   DnsClient,
@@ -15,17 +15,6 @@ import {
   type DnsClientOptions,
 } from '../../src/transport/dns-client.js';
 import { rr, startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
-
-/** Time the test moves by hand for TTLs; timers stay real so timeouts still work. */
-class ManualClock implements Clock {
-  t = 1_000_000;
-  now(): number {
-    return this.t;
-  }
-  setTimer(delayMs: number, fn: () => void): ReturnType<Clock['setTimer']> {
-    return systemClock.setTimer(delayMs, fn);
-  }
-}
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
@@ -42,7 +31,7 @@ async function setup(
   opts: DnsClientOptions = {},
 ): Promise<{ server: TestDnsServer; client: DnsClient; clock: ManualClock }> {
   const server = await startDnsServer(records);
-  const clock = new ManualClock();
+  const clock = new ManualClock(1_000_000);
   const client = new DnsClient({
     servers: [server.spec],
     clock,

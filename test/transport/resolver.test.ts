@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import { systemClock, type Clock } from '../../src/core/clock.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { TandemError } from '../../src/core/errors.js';
 import { parseUri, type SipUri } from '../../src/sip/index.js';
 import {
@@ -14,17 +14,6 @@ import {
   type DnsServerOptions,
   type TestDnsServer,
 } from '../helpers/dns-server.js';
-
-/** Time the test moves by hand; timers stay real so DNS timeouts still work. */
-class ManualClock implements Clock {
-  t = 5_000_000;
-  now(): number {
-    return this.t;
-  }
-  setTimer(delayMs: number, fn: () => void): ReturnType<Clock['setTimer']> {
-    return systemClock.setTimer(delayMs, fn);
-  }
-}
 
 function sip(text: string): SipUri {
   const uri = parseUri(text);
@@ -54,7 +43,7 @@ async function setup(
   opts: ResolverOptions = {},
 ): Promise<{ server: TestDnsServer; resolver: Resolver; clock: ManualClock }> {
   const server = await startDnsServer(zone);
-  const clock = new ManualClock();
+  const clock = new ManualClock(5_000_000);
   const resolver = new Resolver({
     servers: [server.spec],
     clock,
