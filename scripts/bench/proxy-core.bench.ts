@@ -4,7 +4,8 @@
  * or callee, which answers as sipp does (INVITE/100/180/200/ACK, BYE/200); everything from
  * parsing to forwarding runs as in production (transaction layer, proxy core, cfg/routes.ts).
  *
- * Prints `{"bench":"proxy-core-call","calls_per_sec":N,"us_per_call":M,"samples":K}`. Kernel
+ * Prints `{"bench":"proxy-core-call","calls_per_sec":N,"us_per_call":M,"cpu_us_per_call":C,
+ * "heap_bytes_per_lingering_call":H,"external_bytes_per_lingering_call":E,"samples":K}`. Kernel
  * time is not in it: `npm run bench:proxy` measures the whole thing with sipp.
  */
 import { fileURLToPath } from 'node:url';
@@ -24,6 +25,7 @@ import { Resolver } from '../../src/transport/resolver.js';
 import type {
   ReceiveInfo,
   SendTarget,
+  SentDatagram,
   SocketInfo,
   TransportPort,
 } from '../../src/transport/types.js';
@@ -51,8 +53,10 @@ class WireTransport implements TransportPort {
     wire.push({ port: target.port, data });
     cb?.(null);
   }
-  sendResponse(res: SipResponse, rx: ReceiveInfo): void {
-    wire.push({ port: rx.sourcePort, data: res.toBuffer() });
+  sendResponse(res: SipResponse, rx: ReceiveInfo): SentDatagram | null {
+    const data = res.toBuffer();
+    wire.push({ port: rx.sourcePort, data });
+    return { target: { protocol: 'udp', address: rx.sourceAddress, port: rx.sourcePort }, data };
   }
 }
 
@@ -189,6 +193,31 @@ let n = 0;
 for (let i = 0; i < 500; i++) {
   await call(n++); // warm-up
 }
+/**
+ * Heap kept per finished call while its transactions linger for retransmissions (Timers J, K, L,
+ * M: up to 64*T1 = 32 s after the call): at 1,500 calls/s that is 48,000 calls' worth, which the
+ * garbage collector marks over and over. Measured right after the warm-up, before any of them expires (Timer K, the first, is 5 s), with a
+ * forced collection before and after (needs --expose-gc; the npm script passes it).
+ */
+async function lingeringBytesPerCall(): Promise<{ heap: number; external: number } | null> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) {
+    return null;
+  }
+  const calls = 3000;
+  gc();
+  const before = process.memoryUsage();
+  for (let i = 0; i < calls; i++) {
+    await call(n++);
+  }
+  gc();
+  const after = process.memoryUsage();
+  return {
+    heap: Math.round((after.heapUsed - before.heapUsed) / calls),
+    external: Math.round((after.external - before.external) / calls),
+  };
+}
+const lingering = await lingeringBytesPerCall();
 const rates: number[] = [];
 // CPU time per call too: on the shared machine wall time also counts other processes' turns.
 const cpuPerCall: number[] = [];
@@ -207,12 +236,19 @@ for (let s = 0; s < SAMPLES; s++) {
 rates.sort((a, b) => a - b);
 cpuPerCall.sort((a, b) => a - b);
 const median = rates[Math.floor(rates.length / 2)]!;
+
 process.stdout.write(
   JSON.stringify({
     bench: 'proxy-core-call',
     calls_per_sec: Math.round(median),
     us_per_call: Math.round(1e6 / median),
     cpu_us_per_call: Math.round(cpuPerCall[Math.floor(cpuPerCall.length / 2)]!),
+    ...(lingering !== null
+      ? {
+          heap_bytes_per_lingering_call: lingering.heap,
+          external_bytes_per_lingering_call: lingering.external,
+        }
+      : {}),
     samples: SAMPLES,
   }) + '\n',
 );
