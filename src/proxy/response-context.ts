@@ -259,11 +259,12 @@ export class ResponseContext {
           copy.addRecordRoute(rr);
         }
       }
-      copy.pushVia(viaValue(socket, proxyBranch(this.task.hash)));
+      const branchId = proxyBranch(this.task.hash);
+      copy.pushVia(viaValue(socket, branchId));
       const pinned: SendTarget = { ...target, socketId: socket.id };
       const user = new BranchUser(this, branch);
       this.users.push(user);
-      branch.tx = this.host.transactions.createClientTransaction(copy, pinned, user);
+      branch.tx = this.host.transactions.createClientTransaction(copy, pinned, user, branchId);
       if (this.task.req.method === 'INVITE') {
         this.armTimerC(branch);
       }

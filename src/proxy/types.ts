@@ -13,10 +13,12 @@ import type { ReceiveInfo, SendTarget, TransportPort } from '../transport/types.
 /** The transaction layer as the proxy uses it (src/transaction/layer.ts implements it). */
 export interface TransactionPort {
   createServerTransaction(req: SipRequest, rx: ReceiveInfo): ServerTransaction;
+  /** `branchId`: the branch of the Via just pushed on `req`, when the caller has it. */
   createClientTransaction(
     req: SipRequest,
     target: SendTarget,
     user: ClientTransactionUser,
+    branchId?: string,
   ): ClientTransaction;
   /** Send a CANCEL for a pending INVITE client transaction (deferred until a provisional). */
   cancel(tx: ClientTransaction): unknown;

@@ -9,7 +9,7 @@
  * out, Timer D absorbs retransmitted final responses, Timer M absorbs 2xx retransmissions and
  * the 2xx of other forks downstream, passing them to the TU.
  */
-import type { SipRequest, SipResponse } from '../sip/index.js';
+import { detachBytes, type SipRequest, type SipResponse } from '../sip/index.js';
 import type { SendTarget } from '../transport/types.js';
 import { TransactionBase } from './base.js';
 import { buildAck } from './build.js';
@@ -75,6 +75,9 @@ export class InviteClientTransaction extends TransactionBase implements ClientTr
         // Timer C covers it, §16.6 item 11).
         const send = this.deferredCancel;
         this.deferredCancel = null;
+        // §17.1.1.2: Timer A runs only in Calling, so the request bytes are never sent again;
+        // a call may ring for minutes, and they are a slice of Node's shared 8 KB buffer pool.
+        this.buf = null;
         send?.();
         break;
       }
@@ -83,7 +86,9 @@ export class InviteClientTransaction extends TransactionBase implements ClientTr
         // value of at least 32 seconds for unreliable transports, and a value of zero
         // seconds for reliable transports."
         this.deferredCancel = null;
-        this.ackBuf = buildAck(this.request, this.finalResponse!).toBuffer();
+        const ack = buildAck(this.request, this.finalResponse!).toBuffer();
+        // Kept for Timer D (32 s over UDP): bytes of its own, not a slice pinning a pool.
+        this.ackBuf = this.reliable ? ack : detachBytes(ack);
         // Timer D only resends these ACK bytes: the request and the response can go.
         this.buf = null;
         this.finalResponse = null;

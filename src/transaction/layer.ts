@@ -234,6 +234,8 @@ export class TransactionLayer implements TransportHandler {
     req: SipRequest,
     target: SendTarget,
     user: ClientTransactionUser,
+    /** The branch of the Via the caller just pushed, when it has it (spares parsing that Via). */
+    branchId?: string,
   ): ClientTx {
     if (this.stopped) {
       throw new CoreError('TANDEM_ERR_INVALID_STATE', 'transaction layer stopped');
@@ -241,7 +243,7 @@ export class TransactionLayer implements TransportHandler {
     if (req.method === 'ACK') {
       throw new CoreError('TANDEM_ERR_INVALID_ARGUMENT', 'an ACK has no client transaction');
     }
-    const branch = requestBranch(req);
+    const branch = branchId ?? requestBranch(req);
     if (branch === null) {
       throw new CoreError('TANDEM_ERR_INVALID_ARGUMENT', 'request has no top Via branch');
     }

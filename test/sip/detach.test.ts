@@ -1,7 +1,7 @@
 import t from 'tap';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { detach } from '../../src/sip/index.js';
+import { detach, detachBytes } from '../../src/sip/index.js';
 
 // A gc() for this test only (tap runs without --expose-gc).
 setFlagsFromString('--expose-gc');
@@ -34,3 +34,19 @@ t.test('detach() copies the value and lets the text it was cut from go', async (
   t.ok(sliced > 15_000_000, `plain slices keep the texts (${sliced} bytes)`);
   t.ok(detached < 2_000_000, `detached values do not (${detached} bytes)`);
 });
+
+t.test(
+  'detachBytes() gives a pool slice a buffer of its own, and leaves an own buffer alone',
+  async (t) => {
+    // Buffer.from of a short string is a slice of Node's shared pool.
+    const pooled = Buffer.from('SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n', 'latin1');
+    t.ok(pooled.buffer.byteLength > pooled.length, 'the input shares a pool');
+    const own = detachBytes(pooled);
+    t.not(own, pooled);
+    t.equal(own.byteOffset, 0);
+    t.equal(own.buffer.byteLength, own.length, 'nothing else in its memory');
+    t.same(own, pooled, 'same bytes');
+    t.equal(detachBytes(own), own, 'already alone: returned as it is');
+    t.equal(detachBytes(Buffer.alloc(0)).length, 0);
+  },
+);
