@@ -81,7 +81,7 @@ export class InviteClientTransaction extends TransactionBase implements ClientTr
         send?.();
         break;
       }
-      case 'completed':
+      case 'completed': {
         // §17.1.1.3: generate the ACK and pass it to the transport; "start timer D with a
         // value of at least 32 seconds for unreliable transports, and a value of zero
         // seconds for reliable transports."
@@ -100,6 +100,7 @@ export class InviteClientTransaction extends TransactionBase implements ClientTr
           this.startExpiry(timers.timerD);
         }
         break;
+      }
       case 'accepted':
         // RFC 6026 §7.2: Timer M is set to 64*T1, on every transport, to pass 2xx
         // retransmissions and the 2xx responses of other forks to the TU.
