@@ -20,6 +20,7 @@ import {
 } from '../../src/sip/index.js';
 import { TransactionLayer } from '../../src/transaction/layer.js';
 import { Resolver } from '../../src/transport/resolver.js';
+import { makeSocketInfo } from '../../src/transport/sockets.js';
 import type {
   ReceiveInfo,
   SendTarget,
@@ -50,15 +51,7 @@ export const FROZEN_CLOCK: BaseClock = {
  * Timers run on `base` (real time by default).
  */
 export function createCallHarness(routes: Routes, base?: BaseClock): CallHarness {
-  const PROXY: SocketInfo = {
-    id: 'udp:127.0.0.1:5060',
-    protocol: 'udp',
-    host: '127.0.0.1',
-    port: 5060,
-    family: 4,
-    sentByHost: '127.0.0.1',
-    sentByPort: 5060,
-  };
+  const PROXY = makeSocketInfo({ protocol: 'udp', host: '127.0.0.1', port: 5060 }, 5060);
   const CALLER = 5080;
   const CALLEE = 5070;
 
