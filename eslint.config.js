@@ -161,12 +161,27 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['**/sip/**', '**/transport/**', '**/transaction/**', '**/proxy/**'],
-              message: 'src/module (the SDK) builds on src/core only',
+              group: ['**/config/**', '**/mi/**', '**/cluster/**', '**/modules/**'],
+              message:
+                'src/module (the SDK) builds on the core stack (src/core, sip, transport, proxy, script) only',
             },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Modules see the core through the SDK alone (and other modules' declared api.ts).
+    files: ['modules/**/*.ts'],
+    ignores: ['modules/**/test/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
             {
-              group: ['**/script/**', '**/config/**', '**/mi/**', '**/cluster/**', '**/modules/**'],
-              message: 'src/module (the SDK) builds on src/core only',
+              group: ['**/src/**', '!**/src/module/index.js'],
+              message: 'modules/* import only the module SDK (src/module/index.js)',
             },
           ],
         },

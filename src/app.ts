@@ -26,6 +26,7 @@ import { MiRegistry } from './mi/registry.js';
 import { MiServer } from './mi/server.js';
 import { WebhookDispatcher } from './mi/webhooks.js';
 import { installModules, type InstalledModules } from './module/install.js';
+import { DEFAULT_MODULE_PATH, loadModules } from './module/loader.js';
 import type { ModuleManifest } from './module/define-module.js';
 import { ProxyCore } from './proxy/proxy-core.js';
 import { SelfAddresses } from './proxy/self.js';
@@ -268,6 +269,10 @@ export async function startTandem(
   };
 
   try {
+    const configured = await loadModules(
+      Object.keys(config.modules),
+      config.module_path ?? DEFAULT_MODULE_PATH,
+    );
     modules = await installModules(
       [
         coreManifest({
@@ -287,10 +292,21 @@ export async function startTandem(
             }
           },
         }),
+        ...configured,
         ...(options.modules ?? []),
       ],
-      { commands, stats, events, loggers, readiness },
+      {
+        commands,
+        stats,
+        events,
+        loggers,
+        readiness,
+        params: config.modules,
+        clock,
+        dataDir: config.data_dir,
+      },
     );
+    script.setFunctions(modules.scriptFunctions, modules.names);
     webhooks.start();
     await script.load(config.script);
     await transport.start();

@@ -123,10 +123,20 @@ function lineAt(doc: Document, path: KeyPath, lines: LineCounter): Pick<ConfigIs
   return line === undefined ? {} : { line };
 }
 
-/** The routing script, TLS files and MI token file are named relative to the config file. */
+/**
+ * The routing script, data directory, module path, TLS files and MI token file are named
+ * relative to the config file.
+ */
 function resolvePaths(config: TandemConfig, baseDir: string): TandemConfig {
   const at = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
-  const resolved: TandemConfig = { ...config, script: at(config.script) };
+  const resolved: TandemConfig = {
+    ...config,
+    script: at(config.script),
+    data_dir: at(config.data_dir),
+  };
+  if (config.module_path !== undefined) {
+    resolved.module_path = at(config.module_path);
+  }
   if (config.tls) {
     const tls = { ...config.tls };
     if (tls.cert !== undefined) {

@@ -365,6 +365,8 @@ export const configSchema = z
       tls: tlsSchema.optional(),
       dns: dnsSchema.prefault({}),
       script: filePath.default('routes.ts'),
+      data_dir: filePath.default('data'),
+      module_path: filePath.optional(),
       shutdown_grace: z
         .number({ error: 'a number of seconds >= 0' })
         .nonnegative({ error: 'a number of seconds >= 0' })

@@ -1,16 +1,24 @@
 /**
- * `defineModule()`: one typed manifest per module, like an OpenSIPS `module_exports` table. For
- * now a manifest declares MI commands, statistics, events and an init/destroy pair; later issues
- * add parameters, script functions and the replicated capability. The core's own MI commands
- * are declared through the same type (src/mi/core-commands.ts), so there is one path into the
- * registries.
+ * `defineModule()`: one typed manifest per module, like an OpenSIPS `module_exports` table: its
+ * parameters (a zod schema: defaults, units, validation), script functions, MI commands,
+ * statistics, events, periodic jobs and whether each runs only where a sharing tag is active,
+ * the modules it needs, and the API it offers them. The replicated capability joins with the
+ * cluster issues. The core's own MI commands are declared through the same type
+ * (src/mi/core-commands.ts), so there is one path into the registries.
+ *
+ * A module file's default export is a factory returning the manifest, so every app (several
+ * run in one test process) gets a module instance of its own: state lives in the closure.
  */
+import type { z } from 'zod';
+import type { Clock } from '../core/clock.js';
 import { CoreError } from '../core/errors.js';
 import type { EventBus, EventDefinition, EventParams } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import type { ReadinessSource } from '../core/readiness.js';
 import type { StatCell, StatKind } from '../core/stats.js';
+import type { ScriptFunctionImpl } from '../script/functions.js';
 import type { MiCommandDefinition } from './mi-types.js';
+import type { SharingTags } from './sharing-tags.js';
 
 /** A statistic a module declares; it appears as `module:name`. */
 export interface StatDefinition {
@@ -25,9 +33,44 @@ export interface StatDefinition {
   readonly reset?: () => void;
 }
 
+/**
+ * A periodic job (expiry, keepalive pings, probing). `shtag`: the job acts only on data whose
+ * sharing tag is active on this node (the cluster issues gate it; a single node is active for
+ * every tag), so the manifest says which jobs a backup node leaves to the active one.
+ */
+export interface JobDefinition {
+  readonly description: string;
+  readonly shtag: boolean;
+}
+
+/** What a job run receives. */
+export interface JobRun {
+  /** Wall-clock time of this run, ms since the epoch. */
+  readonly now: number;
+}
+
 /** What a module receives at init: its own view of the core's services. */
-export interface ModuleHost {
+export interface ModuleHost<P = unknown> {
   readonly name: string;
+  /** The module's parameters from `modules.<name>` in the configuration, checked and defaulted. */
+  readonly params: P;
+  /** Monotonic time and timers (a fake clock in tests). */
+  readonly clock: Clock;
+  /** Wall-clock milliseconds since the epoch (expiry times that survive a restart). */
+  wallTime(): number;
+  /** Which sharing tags are active on this node (jobs with `shtag` act only for those). */
+  readonly sharingTags: SharingTags;
+  /** The directory for the module's files (under the configured `data_dir`). */
+  readonly dataDir: string;
+  /**
+   * Run a declared job every `intervalMs` until the module is destroyed. A run that throws or
+   * rejects is logged and counted; a run still going when the next is due is skipped.
+   */
+  every(job: string, intervalMs: number, run: (r: JobRun) => void | Promise<void>): void;
+  /** The API another module offers (it must be listed in `depends`). */
+  // The caller names the type it imports from that module's api.ts.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
+  api<T>(module: string): T;
   /** The module's logger (`{ module: name }`), its level settable by MI `log_level`. */
   readonly logger: Logger;
   /** The cell of a declared statistic that has no `read` (a counter or gauge to update). */
@@ -43,18 +86,35 @@ export interface ModuleHost {
   readiness(name: string, source: ReadinessSource): () => void;
 }
 
-export interface ModuleManifest {
+export interface ModuleManifest<P = unknown> {
   /** Lower-case identifier: the MI prefix, the statistics group, the logger's name. */
   readonly name: string;
   readonly description: string;
+  /**
+   * The parameters (OpenSIPS `modparam`): a zod object schema with defaults. Unknown keys and
+   * bad values fail the start naming `modules.<name>.<key>`.
+   */
+  readonly params?: z.ZodType<P>;
+  /** Modules that must be loaded before this one (their APIs are used through `host.api`). */
+  readonly depends?: readonly string[];
+  /** Script functions, called from the routing script as `ctx.<name>(...)`. */
+  readonly script?: Readonly<Record<string, ScriptFunctionImpl>>;
   readonly mi?: readonly MiCommandDefinition[];
   readonly stats?: Readonly<Record<string, StatDefinition>>;
   readonly events?: Readonly<Record<string, EventDefinition>>;
-  /** Called once every module's declarations are registered, in load order. */
-  init?(host: ModuleHost): void | Promise<void>;
+  /** Periodic jobs started through `host.every`, and which the sharing tag gates. */
+  readonly jobs?: Readonly<Record<string, JobDefinition>>;
+  /**
+   * Called once every module's declarations are registered, in load order. What it returns is
+   * the module's API for the modules that depend on it.
+   */
+  init?(host: ModuleHost<P>): unknown;
   /** Called at shutdown, in reverse load order. */
   destroy?(): void | Promise<void>;
 }
+
+/** A module file's default export: a fresh manifest (and module instance) per app. */
+export type ModuleFactory = () => ModuleManifest;
 
 const MODULE_NAME = /^[a-z][a-z0-9_]*$/;
 const COMMAND_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
@@ -64,12 +124,22 @@ const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * Give a manifest its type and check what can be checked without the registries: names,
  * recipes (unique parameter names, optional ones last), handlers. Throws naming the fault.
  */
-export function defineModule<M extends ModuleManifest>(manifest: M): M {
+export function defineModule<P, M extends ModuleManifest<P>>(manifest: M & ModuleManifest<P>): M {
   const fail = (what: string): never => {
     throw new CoreError('TANDEM_ERR_INVALID_ARGUMENT', `module ${manifest.name}: ${what}`);
   };
   if (!MODULE_NAME.test(manifest.name)) {
     fail('the name must be lower-case letters, digits and underscores');
+  }
+  for (const name of Object.keys(manifest.script ?? {})) {
+    if (!PARAM_NAME.test(name)) {
+      fail(`script function name "${name}" is not an identifier`);
+    }
+  }
+  for (const dep of manifest.depends ?? []) {
+    if (!MODULE_NAME.test(dep) || dep === manifest.name) {
+      fail(`depends lists "${dep}", which cannot be a module`);
+    }
   }
   const names = new Set<string>();
   for (const cmd of manifest.mi ?? []) {

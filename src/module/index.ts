@@ -4,10 +4,15 @@
  */
 export {
   defineModule,
+  type JobDefinition,
+  type JobRun,
+  type ModuleFactory,
   type ModuleHost,
   type ModuleManifest,
   type StatDefinition,
 } from './define-module.js';
+export { standaloneSharingTags, type SharingTags } from './sharing-tags.js';
+export { loadModules, DEFAULT_MODULE_PATH } from './loader.js';
 export {
   installModules,
   type InstalledModules,
@@ -28,4 +33,9 @@ export type {
   MiValue,
 } from './mi-types.js';
 export type { EventDefinition, EventParams } from '../core/events.js';
+export type { Clock, TimerHandle } from '../core/clock.js';
+export type { Logger } from '../core/logger.js';
+export type { ScriptFunctions, ScriptFunctionImpl } from '../script/functions.js';
+export type { BranchOptions, ScriptContext } from '../script/context.js';
+export type { ReceiveInfo, Protocol, SocketInfo } from '../transport/types.js';
 export type { StatKind } from '../core/stats.js';

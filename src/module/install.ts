@@ -1,15 +1,24 @@
 /**
- * Putting manifests into the running core: every module's MI commands, statistics and events
- * are registered first (so a module may subscribe to another's events in its init), then each
- * module's init runs in load order; destroy runs in reverse order at shutdown.
+ * Putting manifests into the running core: modules are ordered so that each comes after the
+ * modules it depends on, their parameters are checked, every module's MI commands, statistics,
+ * events and script functions are registered first (so a module may subscribe to another's
+ * events in its init), then each module's init runs in that order; jobs stop and destroy runs
+ * in reverse order at shutdown.
  */
+import { join } from 'node:path';
+import { systemClock, type Clock } from '../core/clock.js';
 import { CoreError } from '../core/errors.js';
 import type { EventBus } from '../core/events.js';
 import type { LogLevels } from '../core/log-levels.js';
+import type { Logger } from '../core/logger.js';
 import type { Readiness } from '../core/readiness.js';
 import type { StatCell, StatsRegistry } from '../core/stats.js';
+import type { ScriptFunctionEntry } from '../script/functions.js';
 import type { ModuleHost, ModuleManifest } from './define-module.js';
+import { JobRunner } from './jobs.js';
 import type { MiCommandDefinition } from './mi-types.js';
+import { orderModules, parseModuleParams } from './order.js';
+import { standaloneSharingTags, type SharingTags } from './sharing-tags.js';
 
 /** Where MI commands go (the MI registry implements it; the SDK does not depend on the MI). */
 export interface MiCommandSink {
@@ -23,11 +32,24 @@ export interface ModuleRegistries {
   readonly events: EventBus;
   readonly loggers: LogLevels;
   readonly readiness: Readiness;
+  /** Parameters by module name (`modules:` of the configuration). Default: none. */
+  readonly params?: Readonly<Record<string, unknown>>;
+  /** Default: the system clock. */
+  readonly clock?: Clock;
+  /** Wall-clock milliseconds. Default: `Date.now`. */
+  readonly wallTime?: () => number;
+  /** Default: a node alone, active for every tag. */
+  readonly sharingTags?: SharingTags;
+  /** Where modules keep their files; each gets `<dataDir>/<module>`. Default: `data`. */
+  readonly dataDir?: string;
 }
 
 /** The installed modules: `destroy()` tears them down in reverse order. */
 export interface InstalledModules {
+  /** Module names in the order they were initialised. */
   readonly names: readonly string[];
+  /** Every module's script functions by name. */
+  readonly scriptFunctions: ReadonlyMap<string, ScriptFunctionEntry>;
   destroy(): Promise<void>;
 }
 
@@ -36,18 +58,36 @@ export async function installModules(
   manifests: readonly ModuleManifest[],
   registries: ModuleRegistries,
 ): Promise<InstalledModules> {
-  const seen = new Set<string>();
-  const cells = new Map<string, Map<string, StatCell>>();
-  for (const m of manifests) {
-    if (seen.has(m.name)) {
-      throw new CoreError('TANDEM_ERR_MODULE', `module ${m.name} is loaded twice`);
-    }
-    seen.add(m.name);
-    cells.set(m.name, declare(m, registries));
+  const ordered = orderModules(manifests);
+  const params = new Map<string, unknown>();
+  for (const m of ordered) {
+    params.set(m.name, parseModuleParams(m, registries.params?.[m.name]));
   }
-  const inited: ModuleManifest[] = [];
+  for (const name of Object.keys(registries.params ?? {})) {
+    if (!ordered.some((m) => m.name === name)) {
+      throw new CoreError('TANDEM_ERR_CONFIG', `modules.${name}: no such module is loaded`);
+    }
+  }
+  const cells = new Map<string, Map<string, StatCell>>();
+  const functions = new Map<string, ScriptFunctionEntry>();
+  for (const m of ordered) {
+    cells.set(m.name, declare(m, registries));
+    for (const [name, impl] of Object.entries(m.script ?? {})) {
+      const other = functions.get(name);
+      if (other !== undefined) {
+        throw new CoreError(
+          'TANDEM_ERR_MODULE',
+          `script function ${name} is declared by both ${other.module} and ${m.name}`,
+        );
+      }
+      functions.set(name, { module: m.name, impl });
+    }
+  }
+  const apis = new Map<string, unknown>();
+  const inited: { m: ModuleManifest; jobs: JobRunner }[] = [];
   const destroy = async (): Promise<void> => {
-    for (const m of [...inited].reverse()) {
+    for (const { m, jobs } of [...inited].reverse()) {
+      jobs.stop();
       try {
         await m.destroy?.();
       } catch (err) {
@@ -56,10 +96,18 @@ export async function installModules(
     }
     inited.length = 0;
   };
-  for (const m of manifests) {
+  for (const m of ordered) {
+    const logger = registries.loggers.component(m.name, m.name === 'core' ? 'component' : 'module');
+    const jobs = new JobRunner(m, registries.clock ?? systemClock, registries.wallTime, logger);
     try {
-      await m.init?.(host(m, cells.get(m.name)!, registries));
+      const h = host(
+        m,
+        { cells: cells.get(m.name)!, params: params.get(m.name), jobs, apis, logger },
+        registries,
+      );
+      apis.set(m.name, await m.init?.(h));
     } catch (err) {
+      jobs.stop();
       await destroy();
       throw new CoreError(
         'TANDEM_ERR_MODULE',
@@ -69,9 +117,9 @@ export async function installModules(
         },
       );
     }
-    inited.push(m);
+    inited.push({ m, jobs });
   }
-  return { names: manifests.map((m) => m.name), destroy };
+  return { names: ordered.map((m) => m.name), scriptFunctions: functions, destroy };
 }
 
 function declare(m: ModuleManifest, r: ModuleRegistries): Map<string, StatCell> {
@@ -97,12 +145,40 @@ function declare(m: ModuleManifest, r: ModuleRegistries): Map<string, StatCell> 
   return cells;
 }
 
-function host(m: ModuleManifest, cells: Map<string, StatCell>, r: ModuleRegistries): ModuleHost {
+interface HostParts {
+  cells: Map<string, StatCell>;
+  params: unknown;
+  jobs: JobRunner;
+  apis: ReadonlyMap<string, unknown>;
+  logger: Logger;
+}
+
+function host(m: ModuleManifest, p: HostParts, r: ModuleRegistries): ModuleHost {
+  const wallTime = r.wallTime ?? Date.now;
   return {
     name: m.name,
-    logger: r.loggers.component(m.name, m.name === 'core' ? 'component' : 'module'),
+    logger: p.logger,
+    params: p.params,
+    clock: r.clock ?? systemClock,
+    wallTime,
+    sharingTags: r.sharingTags ?? standaloneSharingTags,
+    dataDir: join(r.dataDir ?? 'data', m.name),
+    every: (job, intervalMs, run) => {
+      p.jobs.start(job, intervalMs, run);
+    },
+    // The caller names the type it imports from that module's api.ts.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
+    api<T>(name: string): T {
+      if (!(m.depends ?? []).includes(name)) {
+        throw new CoreError(
+          'TANDEM_ERR_MODULE',
+          `module ${m.name} uses the API of ${name} without listing it in depends`,
+        );
+      }
+      return p.apis.get(name) as T;
+    },
     stat(name) {
-      const cell = cells.get(name);
+      const cell = p.cells.get(name);
       if (cell === undefined) {
         throw new CoreError(
           'TANDEM_ERR_INVALID_ARGUMENT',

@@ -48,6 +48,10 @@ export class RequestTask {
   dst: string | null = null;
   /** q-value of the Request-URI branch. */
   ruriQ = 1;
+  /** Route set preloaded on the Request-URI branch only (a contact's Path), top first. */
+  ruriRoutes: readonly string[] | null = null;
+  /** Listen socket the Request-URI branch leaves from (a contact's), or null to choose. */
+  ruriSocket: string | null = null;
   /** Targets added by `appendBranch`, consumed by the next relay. */
   readonly extraBranches: BranchTarget[] = [];
   /** `record_route()` was called: every branch gets our Record-Route. */
@@ -150,9 +154,29 @@ export class RequestTask {
     this.recordRouted = true;
   }
 
-  /** Add a target to the set (RFC 3261 §16.5); without a URI, the current Request-URI. */
-  appendBranch(uri: string = this.req.uri, q = 1): void {
-    this.extraBranches.push({ uri, dst: null, q });
+  /**
+   * Add a target to the set (RFC 3261 §16.5); without a URI, the current Request-URI. `dst`
+   * sends that copy elsewhere (a NATed contact's received address), `routes` preloads a route
+   * set on it (the contact's Path).
+   */
+  appendBranch(uri: string = this.req.uri, q = 1, extra?: BranchExtras): void {
+    const target: BranchTarget = { uri, dst: extra?.dst ?? null, q };
+    applyExtras(target, extra);
+    this.extraBranches.push(target);
+  }
+
+  /**
+   * Make `uri` the Request-URI and give its branch a q-value, destination, route set and socket
+   * (what a location lookup finds for the best contact).
+   */
+  setRuriBranch(uri: string, q: number, extra?: BranchExtras): void {
+    if (uri !== this.req.uri) {
+      this.req.setUri(uri);
+    }
+    this.ruriQ = q;
+    this.dst = extra?.dst ?? null;
+    this.ruriRoutes = extra?.routes ?? null;
+    this.ruriSocket = extra?.socketId ?? null;
   }
 
   /** Send this request to `uri` (an outbound proxy) whatever its Request-URI and Route say. */
@@ -202,6 +226,12 @@ export class RequestTask {
       tx.respond(createResponse(this.req, 100));
     }
     const first: BranchTarget = { uri: this.req.uri, dst: this.dst, q: this.ruriQ };
+    if (this.ruriRoutes !== null) {
+      first.routes = this.ruriRoutes;
+    }
+    if (this.ruriSocket !== null) {
+      first.socketId = this.ruriSocket;
+    }
     let targets: BranchTarget[] = [first];
     if (this.extraBranches.length > 0) {
       targets = targets.concat(this.extraBranches);
@@ -237,6 +267,22 @@ export class RequestTask {
       this.forwarded ||= sent;
       return sent;
     });
+  }
+}
+
+/** What a branch may carry besides its URI and q-value (see {@link BranchTarget}). */
+export interface BranchExtras {
+  dst?: string | null;
+  routes?: readonly string[] | null;
+  socketId?: string | null;
+}
+
+function applyExtras(target: BranchTarget, extra: BranchExtras | undefined): void {
+  if (extra?.routes !== undefined && extra.routes !== null && extra.routes.length > 0) {
+    target.routes = extra.routes;
+  }
+  if (extra?.socketId !== undefined && extra.socketId !== null) {
+    target.socketId = extra.socketId;
   }
 }
 

@@ -11,7 +11,7 @@ import type {
   ClientTransactionUser,
   ServerTransaction,
 } from '../transaction/types.js';
-import type { SendTarget } from '../transport/types.js';
+import type { SendTarget, SocketInfo } from '../transport/types.js';
 import { finalResponse } from './best-response.js';
 import { proxyBranch } from './branch.js';
 import { copyRequest } from './copy.js';
@@ -171,6 +171,13 @@ export class ResponseContext {
       if (copy.uri !== target.uri) {
         copy.setUri(target.uri);
       }
+      const routes = target.routes;
+      if (routes !== undefined) {
+        // RFC 3327 §5.3: the stored Path becomes this copy's preloaded Route set, in order.
+        for (let k = routes.length - 1; k >= 0; k--) {
+          copy.addRoute(routes[k]!, 'top');
+        }
+      }
       // §16.6 item 3: Max-Forwards decremented, or added as 70 - 1.
       copy.decrementMaxForwards(this.host.maxForwards);
       // §16.6 item 6: a strict router next: rewrite the copy's Request-URI and Route.
@@ -247,10 +254,8 @@ export class ResponseContext {
     const base = branch.request!;
     while (branch.attempt < branch.addresses.length) {
       const target = branch.addresses[branch.attempt++]!;
-      let socket;
-      try {
-        socket = this.host.transport.socketFor(target);
-      } catch {
+      const socket = this.socketFor(branch.target, target);
+      if (socket === null) {
         continue;
       }
       const copy = copyRequest(base);
@@ -271,6 +276,22 @@ export class ResponseContext {
       return true;
     }
     return false;
+  }
+
+  /** The socket a copy leaves from: the branch's own when it still exists, else by address. */
+  private socketFor(branch: BranchTarget, target: SendTarget): SocketInfo | null {
+    if (branch.socketId !== undefined && target.socketId === undefined) {
+      try {
+        return this.host.transport.socketFor({ ...target, socketId: branch.socketId });
+      } catch {
+        // Gone since the contact registered (a restart with other sockets): choose by address.
+      }
+    }
+    try {
+      return this.host.transport.socketFor(target);
+    } catch {
+      return null;
+    }
   }
 
   /**

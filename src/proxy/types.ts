@@ -58,4 +58,15 @@ export interface BranchTarget {
   dst: string | null;
   /** q-value (RFC 3261 §16.6: higher first when forking serially); 1 when not given. */
   q: number;
+  /**
+   * A route set preloaded on this copy only, top first (a registered contact's Path, RFC 3327
+   * §5.3: the registrar's proxy "MUST ... insert the Path header field values as Route header
+   * field values" when it forwards to that contact).
+   */
+  routes?: readonly string[];
+  /**
+   * Send this copy from that listen socket (its id) when it still exists: a contact behind NAT
+   * is reachable only through the socket its REGISTER arrived on.
+   */
+  socketId?: string;
 }

@@ -7,15 +7,36 @@ import type { Logger } from '../core/logger.js';
 import { parseUri, type SipRequest, type SipResponse } from '../sip/index.js';
 import type { RequestTask } from '../proxy/request-task.js';
 import type { SelfAddresses } from '../proxy/self.js';
-import type { Protocol } from '../transport/types.js';
+import type { BranchExtras } from '../proxy/request-task.js';
+import type { Protocol, ReceiveInfo } from '../transport/types.js';
+import type { ScriptFunctions } from './functions.js';
 
 /** How the context reaches the loaded script's named routes (checked when armed). */
 export interface RouteTable {
   armFailure(task: RequestTask, name: string): void;
   armReply(task: RequestTask, name: string, ctx: ScriptContext): void;
   armBranch(task: RequestTask, name: string, ctx: ScriptContext): void;
+  /** Is the module loaded (its script functions available)? */
+  hasModule(name: string): boolean;
 }
 
+/** Modules' script functions (src/script/functions.ts) are methods of every context. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
+export interface ScriptContext extends ScriptFunctions {}
+
+/** Where a branch goes besides its Request-URI (what a location lookup finds for a contact). */
+export interface BranchOptions {
+  /** q-value (RFC 3261 §16.6: higher first when forking serially). */
+  q?: number;
+  /** Send to this URI instead (OpenSIPS `$du`): a NATed contact's received address. */
+  dst?: string | null;
+  /** Route set preloaded on this branch, top first (a contact's Path, RFC 3327 §5.3). */
+  path?: readonly string[] | null;
+  /** Id of the listen socket to send from (the one the contact registered through). */
+  socket?: string | null;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class ScriptContext {
   private childLog: Logger | null = null;
 
@@ -66,6 +87,11 @@ export class ScriptContext {
     return this.task.rx.protocol;
   }
 
+  /** How the request arrived: socket, transport, source, connection. */
+  get rx(): ReceiveInfo {
+    return this.task.rx;
+  }
+
   /** Is the method one of these? (`is_method("INVITE|ACK")` style, case-sensitive per RFC 3261 §7.1.) */
   is_method(...methods: string[]): boolean {
     return methods.includes(this.task.req.method);
@@ -85,6 +111,11 @@ export class ScriptContext {
     return u.kind === 'sip' && this.self.isSelfUri(u);
   }
 
+  /** Is this module loaded, so its script functions can be called (`save` needs registrar)? */
+  has_module(name: string): boolean {
+    return this.routes.hasModule(name);
+  }
+
   /** Answer the request (`sl_send_reply` / `t_reply`: through the transaction when one exists). */
   reply(code: number, reason?: string, headers?: readonly (readonly [string, string])[]): boolean {
     return this.task.reply(code, reason, headers);
@@ -101,8 +132,20 @@ export class ScriptContext {
   }
 
   /** Add a parallel or serial (by q) target (RFC 3261 §16.5). */
-  append_branch(uri?: string, q?: number): void {
-    this.task.appendBranch(uri, q);
+  append_branch(uri?: string, q?: number | BranchOptions): void {
+    if (typeof q === 'object') {
+      this.task.appendBranch(uri, q.q ?? 1, extras(q));
+    } else {
+      this.task.appendBranch(uri, q);
+    }
+  }
+
+  /**
+   * Rewrite the Request-URI and say how its branch goes: q-value, destination, preloaded route
+   * set, socket (OpenSIPS `lookup()` sets `$ru`, `$du`, the path and the socket so).
+   */
+  set_ruri_branch(uri: string, options: BranchOptions = {}): void {
+    this.task.setRuriBranch(uri, options.q ?? 1, extras(options));
   }
 
   /** Send to this URI whatever Route and Request-URI say (`$du`); null clears it. */
@@ -170,6 +213,10 @@ export class FailureContext extends ScriptContext {
   replies(): SipResponse[] {
     return this.task.context?.finals() ?? [];
   }
+}
+
+function extras(o: BranchOptions): BranchExtras {
+  return { dst: o.dst ?? null, routes: o.path ?? null, socketId: o.socket ?? null };
 }
 
 function safeCallId(req: SipRequest): string | undefined {

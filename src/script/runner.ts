@@ -13,6 +13,7 @@ import type { ProxyCore } from '../proxy/proxy-core.js';
 import type { RequestTask } from '../proxy/request-task.js';
 import type { SelfAddresses } from '../proxy/self.js';
 import { FailureContext, ScriptContext, type RouteTable } from './context.js';
+import { defineScriptFunctions, type ScriptFunctionEntry } from './functions.js';
 import type { Routes } from './routes.js';
 
 const NAMED_KINDS = ['failure', 'onreply', 'branch'] as const;
@@ -77,8 +78,17 @@ export function checkRoutes(value: unknown, file: string): Routes {
   return value as Routes;
 }
 
+/** The context classes of one runner: the core's, with the modules' functions on top. */
+type ContextClass = new (...args: ConstructorParameters<typeof ScriptContext>) => ScriptContext;
+type FailureContextClass = new (
+  ...args: ConstructorParameters<typeof FailureContext>
+) => FailureContext;
+
 export class ScriptRunner implements RouteTable {
   private routes: Routes | null = null;
+  private Context: ContextClass = ScriptContext;
+  private Failure: FailureContextClass = FailureContext;
+  private modules: ReadonlySet<string> = new Set();
   private file: string | null = null;
   private generation = 0;
   private intervals: NodeJS.Timeout[] = [];
@@ -93,6 +103,26 @@ export class ScriptRunner implements RouteTable {
     private readonly logger: Logger,
     private readonly events: EventBus | null = null,
   ) {}
+
+  /**
+   * Give every context the modules' script functions (once, before the script loads). Each
+   * runner gets context subclasses of its own: several apps in one process do not share them.
+   */
+  setFunctions(
+    table: ReadonlyMap<string, ScriptFunctionEntry>,
+    modules: readonly string[] = [],
+  ): void {
+    this.modules = new Set(modules);
+    const fail = (why: string): never => {
+      throw new CoreError('TANDEM_ERR_MODULE', why);
+    };
+    class ModuleContext extends ScriptContext {}
+    class ModuleFailureContext extends FailureContext {}
+    defineScriptFunctions(ModuleContext.prototype, table, fail);
+    defineScriptFunctions(ModuleFailureContext.prototype, table, fail);
+    this.Context = ModuleContext;
+    this.Failure = ModuleFailureContext;
+  }
 
   /** Load `file` (TypeScript or JavaScript) and make it the routing logic. */
   async load(file: string): Promise<void> {
@@ -207,7 +237,7 @@ export class ScriptRunner implements RouteTable {
   }
 
   private contextFor(task: RequestTask): ScriptContext {
-    return new ScriptContext(task, this, this.self, this.logger);
+    return new this.Context(task, this, this.self, this.logger);
   }
 
   private named<K extends (typeof NAMED_KINDS)[number]>(
@@ -221,10 +251,14 @@ export class ScriptRunner implements RouteTable {
     return fn as NonNullable<Routes[K]>[string];
   }
 
+  hasModule(name: string): boolean {
+    return this.modules.has(name);
+  }
+
   armFailure(task: RequestTask, name: string): void {
     const route = this.named('failure', name);
     task.failureHandler = async (t, best) => {
-      const ctx = new FailureContext(t, this, this.self, this.logger);
+      const ctx = new this.Failure(t, this, this.self, this.logger);
       ctx.best = best;
       await route(ctx);
     };
