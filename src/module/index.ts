@@ -39,3 +39,5 @@ export type { ScriptFunctions, ScriptFunctionImpl } from '../script/functions.js
 export type { BranchOptions, ScriptContext } from '../script/context.js';
 export type { ReceiveInfo, Protocol, SocketInfo } from '../transport/types.js';
 export type { StatKind } from '../core/stats.js';
+// The SIP message layer, so a module reads and builds messages without reaching into src/.
+export * from '../sip/index.js';
