@@ -9,6 +9,13 @@
 /** Format version of {@link ContactRecord}; bump it with a note when a field changes. */
 export const CONTACT_RECORD_VERSION = 1;
 
+/**
+ * The per-request variable (`ctx.vars`) where nathelper's `fix_nated_register()` leaves the
+ * received URI (`sip:ip:port;transport=x`) for the registrar's `save()` (OpenSIPS's
+ * `received_avp`).
+ */
+export const RECEIVED_VAR = 'usrloc:received';
+
 /** Contact flags (bits of {@link ContactRecord.flags}). */
 export const ContactFlags = {
   /** The UA is behind NAT: reach it at `received`, ping it (nathelper). */
