@@ -180,7 +180,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['**/src/**', '!**/src/module/index.js'],
+              regex: '(^|/)src/(?!module/index\\.js$)',
               message: 'modules/* import only the module SDK (src/module/index.js)',
             },
           ],

@@ -1,0 +1,119 @@
+/**
+ * registrar: REGISTER processing and location lookup (OpenSIPS registrar), on top of usrloc.
+ *
+ * Script functions: `save()`, `lookup([aor])`, `is_registered([aor])`. See README.md.
+ */
+import { defineModule, type ScriptContext } from '../../src/module/index.js';
+import { RECEIVED_VAR, type UsrlocApi } from '../usrloc/api.js';
+import { AorError, canonicalAor, canonicalAorOf } from './aor.js';
+import { LookupResult, lookupContacts } from './lookup.js';
+import { registrarParams, type RegistrarParams } from './params.js';
+import { processRegister, type SaveStats } from './save.js';
+
+declare module '../../src/script/functions.js' {
+  interface ScriptFunctions {
+    /**
+     * Process this REGISTER (RFC 3261 §10.3) and answer it: 200 with the bindings, or 400,
+     * 420, 423, 503. Returns 1 when accepted, -1 when refused (the answer is sent either way).
+     */
+    save(): number;
+    /**
+     * Point the request at the registered contacts of `aor` (default: the Request-URI's):
+     * 1 found, -1 no binding (answer 404), -2 none accepts the method (answer 480).
+     */
+    lookup(aor?: string): number;
+    /** Does `aor` (default: the To URI of a REGISTER, else the Request-URI) have a live binding? */
+    is_registered(aor?: string): boolean;
+  }
+}
+
+export default () => {
+  let ul: UsrlocApi | null = null;
+  let params: RegistrarParams | null = null;
+  let wallTime: () => number = Date.now;
+  const stats: SaveStats = { accepted_regs: 0, rejected_regs: 0 };
+
+  const location = (): UsrlocApi => ul!;
+
+  const save = (ctx: ScriptContext): number => {
+    if (ctx.method !== 'REGISTER') {
+      ctx.log.warn({ method: ctx.method }, 'save() called for a request that is not a REGISTER');
+      return -1;
+    }
+    // A server transaction first: a retransmission then gets the same answer again instead of
+    // being processed a second time (RFC 3261 §17.2.3).
+    ctx.t_newtran();
+    const received = ctx.vars.get(RECEIVED_VAR);
+    const reply = processRegister(
+      {
+        req: ctx.msg,
+        rx: ctx.rx,
+        received: typeof received === 'string' ? received : null,
+        now: wallTime(),
+      },
+      location(),
+      params!,
+      stats,
+    );
+    ctx.reply(reply.status, reply.reason, reply.headers);
+    return reply.status === 200 ? 1 : -1;
+  };
+
+  const aorFor = (ctx: ScriptContext, aor: string | undefined, fromTo: boolean): string | null => {
+    try {
+      if (aor !== undefined) {
+        return canonicalAorOf(aor);
+      }
+      return canonicalAor(fromTo ? ctx.msg.to().uri : ctx.msg.requestUri());
+    } catch (err) {
+      if (err instanceof AorError) {
+        return null;
+      }
+      throw err;
+    }
+  };
+
+  return defineModule({
+    name: 'registrar',
+    description: 'REGISTER processing (RFC 3261 §10.3) and location lookup over usrloc',
+    params: registrarParams,
+    depends: ['usrloc'],
+    script: {
+      save,
+      lookup: (ctx: ScriptContext, aor?: string): number => {
+        const key = aorFor(ctx, aor, false);
+        return key === null ? LookupResult.NOT_FOUND : lookupContacts(ctx, location(), key);
+      },
+      is_registered: (ctx: ScriptContext, aor?: string): boolean => {
+        const key = aorFor(ctx, aor, ctx.method === 'REGISTER');
+        return key !== null && location().lookup(key).length > 0;
+      },
+    },
+    stats: {
+      accepted_regs: {
+        kind: 'counter',
+        description: 'REGISTER requests accepted',
+        read: () => stats.accepted_regs,
+        reset: () => {
+          stats.accepted_regs = 0;
+        },
+      },
+      rejected_regs: {
+        kind: 'counter',
+        description: 'REGISTER requests refused (400, 420, 423, 503)',
+        read: () => stats.rejected_regs,
+        reset: () => {
+          stats.rejected_regs = 0;
+        },
+      },
+    },
+    init(host) {
+      params = host.params;
+      wallTime = () => host.wallTime();
+      ul = host.api<UsrlocApi>('usrloc');
+      if (params.max_expires > 0 && params.max_expires < params.min_expires) {
+        throw new Error('modules.registrar.max_expires is below min_expires');
+      }
+    },
+  });
+};
