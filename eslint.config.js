@@ -226,7 +226,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**/*.ts', 'scripts/**/*.ts'],
+    files: ['test/**/*.ts', 'scripts/**/*.ts', 'modules/**/test/**/*.ts'],
     rules: {
       'no-console': 'off',
       '@typescript-eslint/no-floating-promises': 'off',
