@@ -1,0 +1,132 @@
+/** Starting usrloc inside the real module installer, MI registry and JSON-RPC engine. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EventBus, type RaisedEvent } from '../../../src/core/events.js';
+import { LogLevels } from '../../../src/core/log-levels.js';
+import { silentLogger } from '../../../src/core/logger.js';
+import { Readiness } from '../../../src/core/readiness.js';
+import { StatsRegistry } from '../../../src/core/stats.js';
+import { JsonRpcEngine } from '../../../src/mi/jsonrpc.js';
+import { MiRegistry } from '../../../src/mi/registry.js';
+import {
+  installModules,
+  type InstalledModules,
+  type MiValue,
+  type SharingTags,
+} from '../../../src/module/index.js';
+import { FakeClock } from '../../../test/helpers/fake-clock.js';
+import type { ContactInput, UsrlocApi } from '../api.js';
+import usrloc from '../index.js';
+
+/** 2026-01-01T00:00:00Z: wall time at fake-clock 0. */
+export const EPOCH = 1_767_225_600_000;
+
+export function input(over: Partial<ContactInput> = {}): ContactInput {
+  return {
+    aor: 'sip:alice@example.com',
+    uri: 'sip:alice@192.0.2.10:5060',
+    received: null,
+    sourceAddress: '192.0.2.10',
+    sourcePort: 5060,
+    protocol: 'udp',
+    socket: 'udp:127.0.0.1:5060',
+    path: [],
+    expires: EPOCH + 3600_000,
+    q: 1,
+    callId: 'call-1@192.0.2.10',
+    cseq: 1,
+    userAgent: 'TestPhone/1.0',
+    instance: null,
+    regId: null,
+    flags: 0,
+    methods: null,
+    owner: null,
+    ...over,
+  };
+}
+
+export interface Started {
+  readonly api: UsrlocApi;
+  readonly clock: FakeClock;
+  readonly stats: StatsRegistry;
+  readonly events: RaisedEvent[];
+  readonly installed: InstalledModules;
+  wall(): number;
+  call(
+    method: string,
+    params?: MiValue,
+  ): Promise<{ result?: unknown; error?: { code: number; message: string; data?: unknown } }>;
+}
+
+export interface StartOptions {
+  readonly params?: Record<string, unknown>;
+  readonly dataDir?: string;
+  readonly clock?: FakeClock;
+  readonly sharingTags?: SharingTags;
+}
+
+/** Install usrloc (db_mode none unless params say otherwise) on a fake clock. */
+export async function start(o: StartOptions = {}): Promise<Started> {
+  const clock = o.clock ?? new FakeClock(0);
+  const stats = new StatsRegistry();
+  const events = new EventBus();
+  const registry = new MiRegistry();
+  const seen: RaisedEvent[] = [];
+  const wall = (): number => EPOCH + clock.now();
+  let api: UsrlocApi | undefined;
+  const installed = await installModules(
+    [
+      usrloc(),
+      {
+        name: 'probe',
+        description: 'binds the usrloc API as the registrar would',
+        depends: ['usrloc'],
+        init(h) {
+          api = h.api<UsrlocApi>('usrloc');
+          h.events.subscribe('*', (e) => {
+            seen.push(e);
+          });
+        },
+      },
+    ],
+    {
+      commands: registry,
+      stats,
+      events,
+      loggers: new LogLevels(silentLogger),
+      readiness: new Readiness(),
+      clock,
+      wallTime: wall,
+      params: { usrloc: { db_mode: 'none', ...o.params } },
+      ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}),
+      ...(o.sharingTags !== undefined ? { sharingTags: o.sharingTags } : {}),
+    },
+  );
+  const engine = new JsonRpcEngine({ registry, logger: silentLogger });
+  return {
+    api: api!,
+    clock,
+    stats,
+    events: seen,
+    installed,
+    wall,
+    async call(method, params) {
+      const body: Record<string, MiValue> = { jsonrpc: '2.0', method, id: 1 };
+      if (params !== undefined) {
+        body['params'] = params;
+      }
+      return (await engine.handle(body, [])) as {
+        result?: unknown;
+        error?: { code: number; message: string; data?: unknown };
+      };
+    },
+  };
+}
+
+/** A fresh temporary directory, removed at teardown. */
+export async function tempDir(t: { teardown(fn: () => unknown): void }): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'tandem-usrloc-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
