@@ -31,6 +31,7 @@ import type { ModuleManifest } from './module/define-module.js';
 import { ProxyCore } from './proxy/proxy-core.js';
 import { SelfAddresses } from './proxy/self.js';
 import { ScriptRunner } from './script/runner.js';
+import { Uac } from './proxy/uac.js';
 import { TransactionLayer } from './transaction/layer.js';
 import { Resolver } from './transport/resolver.js';
 import { TransportLayer, type TransportTlsOptions } from './transport/transport-layer.js';
@@ -173,6 +174,7 @@ export async function startTandem(
   );
   const proxy = core;
   const script = new ScriptRunner(core, self, loggers.component('script'), events);
+  const uac = new Uac({ transport, transactions, resolver, logger: loggers.component('uac') });
 
   const probe = new ProcessProbe();
   const commands = new MiRegistry();
@@ -304,6 +306,7 @@ export async function startTandem(
         params: config.modules,
         clock,
         dataDir: config.data_dir,
+        sip: uac,
       },
     );
     script.setFunctions(modules.scriptFunctions, modules.names);

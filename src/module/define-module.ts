@@ -16,7 +16,9 @@ import type { EventBus, EventDefinition, EventParams } from '../core/events.js';
 import type { Logger } from '../core/logger.js';
 import type { ReadinessSource } from '../core/readiness.js';
 import type { StatCell, StatKind } from '../core/stats.js';
+import type { UacRequest, UacResult } from '../proxy/uac.js';
 import type { ScriptFunctionImpl } from '../script/functions.js';
+import type { SendTarget } from '../transport/types.js';
 import type { MiCommandDefinition } from './mi-types.js';
 import type { SharingTags } from './sharing-tags.js';
 
@@ -49,6 +51,14 @@ export interface JobRun {
   readonly now: number;
 }
 
+/** Originating SIP requests from a module (src/proxy/uac.ts implements it). */
+export interface SipOriginator {
+  /** Send a non-INVITE request; resolves with its final status (408 timeout, 503 unsendable). */
+  request(r: UacRequest): Promise<UacResult>;
+  /** Send bytes outside any transaction (CRLF keep-alives). */
+  sendRaw(target: SendTarget, data: Buffer): void;
+}
+
 /** What a module receives at init: its own view of the core's services. */
 export interface ModuleHost<P = unknown> {
   readonly name: string;
@@ -67,6 +77,8 @@ export interface ModuleHost<P = unknown> {
    * rejects is logged and counted; a run still going when the next is due is skipped.
    */
   every(job: string, intervalMs: number, run: (r: JobRun) => void | Promise<void>): void;
+  /** Requests the node originates (keep-alive and dialog pings, BYEs) and raw keep-alives. */
+  readonly sip: SipOriginator;
   /** The API another module offers (it must be listed in `depends`). */
   // The caller names the type it imports from that module's api.ts.
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters

@@ -9,6 +9,7 @@ export {
   type ModuleFactory,
   type ModuleHost,
   type ModuleManifest,
+  type SipOriginator,
   type StatDefinition,
 } from './define-module.js';
 export { standaloneSharingTags, type SharingTags } from './sharing-tags.js';
@@ -37,7 +38,8 @@ export type { Clock, TimerHandle } from '../core/clock.js';
 export type { Logger } from '../core/logger.js';
 export type { ScriptFunctions, ScriptFunctionImpl } from '../script/functions.js';
 export type { BranchOptions, ScriptContext } from '../script/context.js';
-export type { ReceiveInfo, Protocol, SocketInfo } from '../transport/types.js';
+export type { ReceiveInfo, Protocol, SendTarget, SocketInfo } from '../transport/types.js';
+export type { UacRequest, UacResult } from '../proxy/uac.js';
 export type { StatKind } from '../core/stats.js';
 // The SIP message layer, so a module reads and builds messages without reaching into src/.
 export * from '../sip/index.js';

@@ -14,7 +14,7 @@ import type { Logger } from '../core/logger.js';
 import type { Readiness } from '../core/readiness.js';
 import type { StatCell, StatsRegistry } from '../core/stats.js';
 import type { ScriptFunctionEntry } from '../script/functions.js';
-import type { ModuleHost, ModuleManifest } from './define-module.js';
+import type { ModuleHost, ModuleManifest, SipOriginator } from './define-module.js';
 import { JobRunner } from './jobs.js';
 import type { MiCommandDefinition } from './mi-types.js';
 import { orderModules, parseModuleParams } from './order.js';
@@ -42,7 +42,17 @@ export interface ModuleRegistries {
   readonly sharingTags?: SharingTags;
   /** Where modules keep their files; each gets `<dataDir>/<module>`. Default: `data`. */
   readonly dataDir?: string;
+  /** The node's request originator. Default: none (a module that sends gets an error). */
+  readonly sip?: SipOriginator;
 }
+
+const NO_SIP: SipOriginator = {
+  request: () =>
+    Promise.reject(new CoreError('TANDEM_ERR_INVALID_STATE', 'no SIP stack to send requests')),
+  sendRaw: () => {
+    throw new CoreError('TANDEM_ERR_INVALID_STATE', 'no SIP stack to send through');
+  },
+};
 
 /** The installed modules: `destroy()` tears them down in reverse order. */
 export interface InstalledModules {
@@ -163,6 +173,7 @@ function host(m: ModuleManifest, p: HostParts, r: ModuleRegistries): ModuleHost 
     wallTime,
     sharingTags: r.sharingTags ?? standaloneSharingTags,
     dataDir: join(r.dataDir ?? 'data', m.name),
+    sip: r.sip ?? NO_SIP,
     every: (job, intervalMs, run) => {
       p.jobs.start(job, intervalMs, run);
     },
