@@ -12,7 +12,7 @@ import {
   type DigestAlgorithm,
   type Qop,
 } from './digest.js';
-import { parseCredentials, quote, type ParsedCredentials } from './header.js';
+import { isDigest, parseCredentials, quote, type ParsedCredentials } from './header.js';
 import type { NcTracker, NonceService } from './nonce.js';
 import type { Subscriber, SubscriberStore } from './credentials/store.js';
 
@@ -271,12 +271,15 @@ export class Authenticator {
     let line = '';
     let malformed: string | null = null;
     for (const value of msg.getAll(name)) {
+      if (!isDigest(value)) {
+        continue;
+      }
       const r = parseCredentials(value);
       if (!r.ok) {
         malformed ??= r.reason;
         continue;
       }
-      if (r.value.scheme.toLowerCase() === 'digest' && r.value.params.get('realm') === realm) {
+      if (r.value.params.get('realm') === realm) {
         creds = r.value;
         line = value;
         break;

@@ -49,6 +49,19 @@ function fail(reason: string): CredentialsParse {
   return { ok: false, reason };
 }
 
+/**
+ * Is this credentials value of the Digest scheme? Checked before parsing, so other schemes
+ * (Basic's token68, Bearer) are passed over rather than taken for malformed Digest.
+ */
+export function isDigest(text: string): boolean {
+  const i = skipWs(text, 0);
+  if (text.slice(i, i + 6).toLowerCase() !== 'digest') {
+    return false;
+  }
+  const c = text.charCodeAt(i + 6);
+  return Number.isNaN(c) || c === SP || c === HTAB;
+}
+
 /** Parse one header field value. */
 export function parseCredentials(text: string): CredentialsParse {
   const n = text.length;

@@ -190,3 +190,13 @@ t.test('digest-uri comparison', async (t) => {
   t.notOk(sameUri('sip:a@c', 'sip:a@b'));
   t.notOk(sameUri('nocolon', 'nocolon2'));
 });
+
+t.test('only Digest values are parsed', async (t) => {
+  const { isDigest } = await import('../header.js');
+  t.ok(isDigest('Digest realm="x"'));
+  t.ok(isDigest('  digest'));
+  t.ok(isDigest('DIGEST\trealm=x'));
+  t.notOk(isDigest('Basic YWxhZGRpbjpvcGVuc2VzYW1l'));
+  t.notOk(isDigest('Digestive realm="x"'));
+  t.notOk(isDigest(''));
+});
