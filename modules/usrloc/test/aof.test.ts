@@ -10,7 +10,7 @@ import { silentLogger } from '../../../src/core/logger.js';
 import type { ContactRecord } from '../api.js';
 import { AofPersistence } from '../persistence/aof.js';
 import type { LoadSink } from '../persistence/types.js';
-import type { UsrlocService } from '../usrloc.js';
+import { UsrlocService } from '../usrloc.js';
 import { EPOCH, input, start, tempDir, type Started } from './helpers.js';
 
 const uris = (u: Started, aor = 'sip:alice@example.com') =>
@@ -29,7 +29,12 @@ async function waitFor(cond: () => boolean, what: string): Promise<void> {
   }
 }
 
-const service = (u: Started) => u.api as UsrlocService;
+const service = (u: Started): UsrlocService => {
+  if (!(u.api instanceof UsrlocService)) {
+    throw new Error('the API is the service');
+  }
+  return u.api;
+};
 const aof = (u: Started) => service(u).persistence as AofPersistence;
 
 t.test('a clean stop loses nothing and a restart loads every binding', async (t) => {
@@ -143,11 +148,8 @@ t.test('compaction rewrites the live state and keeps what was flushed meanwhile'
   t.ok(lines.length < before, `smaller: ${before} -> ${lines.length} lines`);
   t.equal(lines.filter((l) => l.startsWith('P\t')).length, 4, 'one line per live binding');
   t.equal(lines.filter((l) => l.startsWith('D\t')).length, 1, 'the tombstone is kept');
-  t.equal(
-    await aof(a).compact({ records: () => [], tombstones: () => [] }),
-    undefined,
-    'nothing appended since: nothing to do',
-  );
+  await aof(a).compact({ records: () => [], tombstones: () => [] });
+  t.equal(aof(a).fileStats.compactions, 1, 'nothing appended since: nothing to do');
 
   // Writes flushed while a compaction runs end up in the new file too.
   a.api.save(input({ uri: 'sip:a@before-compaction' }));
