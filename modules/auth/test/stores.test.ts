@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { freePort } from '../../../test/helpers/ports.js';
 import { FileSubscriberStore, formatSubscribers } from '../credentials/file.js';
 import { RedisSubscriberStore } from '../credentials/redis.js';
@@ -82,7 +82,7 @@ t.test('file store refuses malformed files naming the place', async (t) => {
   await t.rejects(FileSubscriberStore.open(dir), /EISDIR/);
 });
 
-async function startRedis(t: Parameters<Parameters<typeof t.test>[1]>[0]): Promise<number> {
+async function startRedis(t: Test): Promise<number> {
   const port = await freePort();
   const child: ChildProcess = spawn(
     '/usr/bin/redis-server',
