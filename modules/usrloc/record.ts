@@ -4,7 +4,7 @@
  * strings, so a million loaded records share one hidden class and do not each carry their own
  * copy of `"udp"`, the socket id or a common User-Agent.
  */
-import { CONTACT_RECORD_VERSION, type ContactRecord } from './api.js';
+import { CONTACT_RECORD_VERSION, type ContactInput, type ContactRecord } from './api.js';
 
 const EMPTY: readonly string[] = Object.freeze([]);
 
@@ -58,10 +58,17 @@ export class Interner {
 }
 
 /**
- * Build a record in the canonical property order, sharing repeated strings. `aor` is passed
+ * Build a record in the canonical property order, sharing repeated strings, with its
+ * modification time and revision. `aor` is passed
  * apart so the store can hand the string it already holds as the AoR's map key.
  */
-export function buildRecord(r: ContactRecord, aor: string, intern: Interner): ContactRecord {
+export function buildRecord(
+  r: ContactInput,
+  aor: string,
+  lastModified: number,
+  rev: number,
+  intern: Interner,
+): ContactRecord {
   return {
     v: CONTACT_RECORD_VERSION,
     aor,
@@ -81,9 +88,9 @@ export function buildRecord(r: ContactRecord, aor: string, intern: Interner): Co
     regId: r.regId,
     flags: r.flags,
     methods: intern.list(r.methods),
-    lastModified: r.lastModified,
+    lastModified,
     owner: intern.str(r.owner),
-    rev: r.rev,
+    rev,
   };
 }
 

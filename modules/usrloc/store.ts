@@ -8,13 +8,7 @@
  * Memory: an AoR holds a plain array of its bindings (a handful at most, scanned linearly)
  * rather than a Map each; the URI index holds the record itself when one binding has that URI.
  */
-import {
-  CONTACT_RECORD_VERSION,
-  contactKey,
-  type ContactInput,
-  type ContactRecord,
-  type RemoveReason,
-} from './api.js';
+import { contactKey, type ContactInput, type ContactRecord, type RemoveReason } from './api.js';
 import { buildRecord, Interner } from './record.js';
 
 /** What the store tells its owner (events, persistence); called after the change is made. */
@@ -133,13 +127,8 @@ export class UsrlocStore {
 
   /** Insert or update the binding `contactKey(input)` of `input.aor` with a new revision. */
   save(input: ContactInput): ContactRecord {
-    const rec: ContactRecord = {
-      ...input,
-      v: CONTACT_RECORD_VERSION,
-      lastModified: this.opts.wallTime(),
-      rev: this.nextRev(),
-    };
-    return this.put(rec, false)!;
+    // No object spread here: it costs more than the rest of the save together.
+    return this.put(input, this.opts.wallTime(), this.nextRev(), false);
   }
 
   /** Change the flags of a binding (a new revision, no event). */
@@ -151,7 +140,7 @@ export class UsrlocStore {
     if (prev.flags === flags) {
       return prev;
     }
-    return this.put({ ...prev, flags, rev: this.nextRev() }, true);
+    return this.put({ ...prev, flags }, prev.lastModified, this.nextRev(), true);
   }
 
   /** Remove one binding with a new revision; false when there was none. */
@@ -192,7 +181,7 @@ export class UsrlocStore {
     if (tomb !== undefined && tomb >= rec.rev) {
       return false;
     }
-    this.put(rec, false);
+    this.put(rec, rec.lastModified, rec.rev, false);
     return true;
   }
 
@@ -249,7 +238,7 @@ export class UsrlocStore {
     }
   }
 
-  private put(raw: ContactRecord, quiet: boolean): ContactRecord | null {
+  private put(raw: ContactInput, lastModified: number, rev: number, quiet: boolean): ContactRecord {
     const key = contactKey(raw);
     let list = this.byAor.get(raw.aor);
     const newAor = list === undefined;
@@ -259,7 +248,7 @@ export class UsrlocStore {
     }
     // The AoR string held as the map key is the one every record of the AoR points to.
     const aor = newAor ? raw.aor : (list[0]?.aor ?? raw.aor);
-    const rec = buildRecord(raw, aor, this.intern);
+    const rec = buildRecord(raw, aor, lastModified, rev, this.intern);
     this.tombs.delete(tombKey(aor, key));
     const i = list.findIndex((c) => contactKey(c) === key);
     const prev = i >= 0 ? list[i]! : null;
