@@ -1,13 +1,30 @@
 /**
- * The default routing script: a plain stateful, record-routing proxy.
+ * The default routing script: a record-routing registrar and proxy.
  *
  * - OPTIONS addressed to the proxy itself is answered 200 (trunks and monitors probe proxies so).
  * - In-dialog requests follow their Route set (loose routing, RFC 3261 §16.4 and §16.12).
+ * - REGISTER for the proxy's own domain is saved in the location service (registrar), after
+ *   digest authentication when the `auth` module is loaded, and with the source address kept
+ *   when the phone is behind NAT (nathelper, when loaded).
+ * - Requests for the proxy's own domain go to the registered contacts (404 for unknown users,
+ *   480 when none accepts the method); INVITEs from local users are authenticated (407) when
+ *   `auth` is loaded.
  * - Initial INVITE, SUBSCRIBE and REFER are record-routed so the dialog keeps passing through us.
- * - Everything else is relayed statefully to its Request-URI; other requests for the proxy's own
- *   address get 404 until a registrar is configured (the registrar issue adds `save`/`lookup`).
+ * - Everything else is relayed statefully to its Request-URI.
+ *
+ * The embedded default (cfg/tandem.yaml) loads usrloc and registrar but not auth, so `npm start`
+ * works without provisioning subscribers.
  */
-import { defineRoutes } from '../src/script/index.js';
+import { defineRoutes, type ScriptContext } from '../src/script/index.js';
+
+/** Is the request's From a user of ours (its host is one of our addresses or aliases)? */
+function fromLocalUser(ctx: ScriptContext): boolean {
+  try {
+    return ctx.is_myself(ctx.msg.from().uriText);
+  } catch {
+    return false;
+  }
+}
 
 export default defineRoutes({
   async request(ctx) {
@@ -36,13 +53,54 @@ export default defineRoutes({
     }
     // A preloaded Route naming us is removed; one naming someone else is followed.
     const routed = ctx.loose_route();
-    if (!routed && ctx.is_myself()) {
-      if (ctx.is_method('OPTIONS')) {
-        ctx.reply(200, 'OK', [['Allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, PRACK']]);
-      } else {
-        ctx.reply(404, 'Not Found');
+    const local = !routed && ctx.is_myself();
+
+    if (ctx.has_module('auth') && ctx.is_method('INVITE') && fromLocalUser(ctx)) {
+      // Our users' calls are authenticated whoever they call (RFC 3261 §22.3: 407).
+      if ((await ctx.proxy_authorize()) < 0) {
+        ctx.proxy_challenge();
+        return;
       }
+      ctx.consume_credentials();
+    }
+    if (ctx.has_module('nathelper') && ctx.is_method('INVITE') && ctx.nat_uac_test()) {
+      ctx.fix_nated_contact();
+    }
+
+    if (local && ctx.is_method('REGISTER') && ctx.has_module('registrar')) {
+      if (ctx.has_module('auth')) {
+        // RFC 3261 §10.3 step 3: a registrar SHOULD authenticate the UAC (401).
+        if ((await ctx.www_authorize()) < 0) {
+          ctx.www_challenge();
+          return;
+        }
+        ctx.consume_credentials();
+      }
+      if (ctx.has_module('nathelper') && ctx.nat_uac_test()) {
+        ctx.fix_nated_register();
+      }
+      ctx.save();
       return;
+    }
+
+    if (local) {
+      if (ctx.is_method('OPTIONS') && ctx.msg.requestUri().kind === 'sip' && !hasUser(ctx)) {
+        ctx.reply(200, 'OK', [['Allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, PRACK']]);
+        return;
+      }
+      if (!ctx.has_module('registrar')) {
+        ctx.reply(404, 'Not Found');
+        return;
+      }
+      const found = ctx.lookup();
+      if (found === -1) {
+        ctx.reply(404, 'Not Found');
+        return;
+      }
+      if (found < 0) {
+        ctx.reply(480, 'Temporarily Unavailable');
+        return;
+      }
     }
     if (ctx.is_method('INVITE', 'SUBSCRIBE', 'REFER')) {
       ctx.record_route();
@@ -52,3 +110,9 @@ export default defineRoutes({
     }
   },
 });
+
+/** An OPTIONS for `sip:proxy` (no user) probes the proxy; one for `sip:alice@proxy` is for alice. */
+function hasUser(ctx: ScriptContext): boolean {
+  const uri = ctx.msg.requestUri();
+  return uri.kind === 'sip' && uri.user !== null;
+}

@@ -16,6 +16,13 @@ import { testCerts } from './helpers/tls-certs.js';
 const CFG = fileURLToPath(new URL('../cfg/tandem.yaml', import.meta.url));
 /** The MI's default port (8888) may be taken by another test or a running node. */
 const MI_ANY_PORT = 'mi.listen=127.0.0.1:0';
+// The default config keeps registrations under data_dir: this file's apps use a directory of
+// their own, never the repository's data/.
+const DATA = mkdtempSync(join(tmpdir(), 'tandem-app-test-'));
+const DATA_DIR = `data_dir=${DATA}`;
+t.teardown(() => {
+  rmSync(DATA, { recursive: true, force: true });
+});
 
 async function udp(): Promise<Socket> {
   const s = createSocket('udp4');
@@ -40,7 +47,11 @@ function next(s: Socket): Promise<string> {
 }
 
 t.test('the default config answers OPTIONS, relays a MESSAGE, and stops', async (t) => {
-  const { config } = loadConfig(CFG, ['listen=[udp:127.0.0.1:0, tcp:127.0.0.1:0]', MI_ANY_PORT]);
+  const { config } = loadConfig(CFG, [
+    DATA_DIR,
+    'listen=[udp:127.0.0.1:0, tcp:127.0.0.1:0]',
+    MI_ANY_PORT,
+  ]);
   const app = await startTandem(config, silentLogger);
   const sockets = app.sockets();
   t.same(
@@ -91,6 +102,7 @@ t.test(
     writeFileSync(join(dir, 'ca.pem'), certs.ca);
     const sets = [
       MI_ANY_PORT,
+      DATA_DIR,
       'listen=[tls:127.0.0.1:0]',
       `tls={cert: ${join(dir, 'cert.pem')}, key: ${join(dir, 'key.pem')}, ca: ${join(dir, 'ca.pem')}}`,
     ];
@@ -100,6 +112,7 @@ t.test(
     await app.stop(0);
 
     const missing = loadConfig(CFG, [
+      DATA_DIR,
       MI_ANY_PORT,
       'listen=[tls:127.0.0.1:0]',
       `tls={cert: ${join(dir, 'nope.pem')}, key: ${join(dir, 'key.pem')}}`,
@@ -115,6 +128,7 @@ t.test(
   'a routing script that fails to load stops start-up before any socket is bound',
   async (t) => {
     const { config } = loadConfig(CFG, [
+      DATA_DIR,
       'listen=[udp:127.0.0.1:0]',
       'script=/nonexistent/routes.ts',
     ]);

@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
@@ -39,6 +41,8 @@ t.test('a config whose listen socket cannot be bound fails at start-up with exit
     'listen[0]=udp:192.0.2.1:5060',
     '--set',
     'log.level=silent',
+    '--set',
+    `data_dir=${join(tmpdir(), 'tandem-main-test-unused')}`,
   );
   t.equal(run.status, 1);
   t.match(run.stderr, /Cannot listen/);

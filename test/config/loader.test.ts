@@ -32,17 +32,23 @@ t.test('the shipped cfg/tandem.yaml loads with the documented defaults', async (
     body_limit: 1048576,
   });
   t.same(config.events, { webhooks: [] });
-  t.same(config.modules, {});
+  t.same(config.modules, {
+    usrloc: { db_mode: 'file' },
+    registrar: { default_expires: 3600, min_expires: 60 },
+  });
+  t.equal(config.data_dir, join(dirname(SHIPPED), '..', 'data'));
   t.end();
 });
 
 t.test(
-  'the shipped file says no more than the defaults: an empty file loads the same',
+  'the shipped file says no more than the defaults, but for the modules it loads',
   async (t) => {
     const empty = writeConfig(t, '');
     const shipped = loadConfig(SHIPPED).config;
     const defaults = loadConfig(empty).config;
-    t.same({ ...defaults, script: '' }, { ...shipped, script: '' });
+    t.same(defaults.modules, {}, 'an empty file loads no module');
+    const neutral = { script: '', data_dir: '', modules: {} };
+    t.same({ ...defaults, ...neutral }, { ...shipped, ...neutral });
     t.end();
   },
 );

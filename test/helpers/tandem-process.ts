@@ -3,6 +3,9 @@
  * src/main.ts`), for end-to-end tests. Ready when it logs "tandem started"; stopped by PID.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -21,12 +24,22 @@ export interface TandemStartOptions {
   config?: string;
   /** ms to wait for "tandem started". Default 30000. */
   readyTimeout?: number;
+  /** Where modules keep their files; default a fresh temporary directory, removed at stop. */
+  dataDir?: string;
 }
 
 export async function startTandemProcess(o: TandemStartOptions = {}): Promise<TandemProcess> {
   const args = [...loaderArgs(), 'src/main.ts', '--config', o.config ?? 'cfg/tandem.yaml'];
+  // A data directory of its own unless the test names one (a restart test reuses it): nodes
+  // running at once must not share usrloc's files.
+  const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'tandem-data-'));
   // The MI on a free port unless the test names one: several nodes may run at once.
-  for (const s of ['log.format=json', 'mi.listen=127.0.0.1:0', ...(o.sets ?? [])]) {
+  for (const s of [
+    'log.format=json',
+    'mi.listen=127.0.0.1:0',
+    `data_dir=${dataDir}`,
+    ...(o.sets ?? []),
+  ]) {
     args.push('--set', s);
   }
   const child = spawn(process.execPath, args, {
@@ -77,7 +90,11 @@ export async function startTandemProcess(o: TandemStartOptions = {}): Promise<Ta
       if (child.exitCode === null && child.signalCode === null) {
         child.kill(signal);
       }
-      return exited;
+      const code = await exited;
+      if (o.dataDir === undefined) {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+      return code;
     },
   };
 }
