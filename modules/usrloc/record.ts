@@ -125,6 +125,9 @@ const FIELDS: Readonly<Record<Exclude<keyof ContactRecord, 'v'>, Check>> = {
   rev: num,
 };
 
+/** Built once: `Object.entries` per record was a tenth of a million-record load. */
+const FIELD_CHECKS = Object.entries(FIELDS);
+
 /**
  * A decoded value as a contact record, or a reason it is not one. Records of a newer format
  * version are refused rather than guessed at.
@@ -137,7 +140,7 @@ export function checkRecord(v: unknown): ContactRecord | string {
   if (o['v'] !== CONTACT_RECORD_VERSION) {
     return `record version ${String(o['v'])} (this build reads ${CONTACT_RECORD_VERSION})`;
   }
-  for (const [field, ok] of Object.entries(FIELDS)) {
+  for (const [field, ok] of FIELD_CHECKS) {
     if (!ok(o[field])) {
       return `bad field ${field}`;
     }

@@ -127,21 +127,35 @@ export class AofPersistence implements Persistence {
       this.queue.restore(ops);
       return;
     }
-    const text = ops.map(encode).join('');
+    // In chunks: one string of a million records would near V8's maximum string length.
+    const chunks: string[] = [];
+    for (let i = 0; i < ops.length; i += CHUNK) {
+      chunks.push(
+        ops
+          .slice(i, i + CHUNK)
+          .map(encode)
+          .join(''),
+      );
+    }
+    let bytes = 0;
     try {
-      await this.handle.write(text);
+      for (const text of chunks) {
+        await this.handle.write(text);
+        bytes += text.length;
+      }
       if (this.opts.fsync) {
         await this.handle.datasync();
       }
     } catch (err) {
       this.stats.errors++;
+      // Lines already written are harmless to write again (apply-if-newer at load).
       this.queue.restore(ops);
       this.opts.logger.error({ err, path: this.path }, 'usrloc: appending to the file failed');
       throw err;
     }
     this.stats.written += ops.length;
-    this.fileStats.appended += text.length;
-    this.tail?.push(text);
+    this.fileStats.appended += bytes;
+    this.tail?.push(...chunks);
   }
 
   private async rewrite(snapshot: Snapshot): Promise<void> {
