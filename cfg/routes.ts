@@ -26,6 +26,29 @@ function fromLocalUser(ctx: ScriptContext): boolean {
   }
 }
 
+/**
+ * Digest authentication (auth module): true when the credentials are good (they are then
+ * removed before forwarding); otherwise the request is answered: 400 for malformed
+ * credentials, 500 when the subscriber store failed, a new challenge (401/407) otherwise.
+ */
+async function authorized(ctx: ScriptContext, kind: 'www' | 'proxy'): Promise<boolean> {
+  const code = kind === 'www' ? await ctx.www_authorize() : await ctx.proxy_authorize();
+  if (code > 0) {
+    ctx.consume_credentials();
+    return true;
+  }
+  if (code === -6) {
+    ctx.reply(400, 'Bad Credentials');
+  } else if (code === -5) {
+    ctx.reply(500, 'Server Internal Error');
+  } else if (kind === 'www') {
+    ctx.www_challenge();
+  } else {
+    ctx.proxy_challenge();
+  }
+  return false;
+}
+
 export default defineRoutes({
   async request(ctx) {
     if (ctx.has_totag()) {
@@ -57,24 +80,18 @@ export default defineRoutes({
 
     if (ctx.has_module('auth') && ctx.is_method('INVITE') && fromLocalUser(ctx)) {
       // Our users' calls are authenticated whoever they call (RFC 3261 §22.3: 407).
-      if ((await ctx.proxy_authorize()) < 0) {
-        ctx.proxy_challenge();
+      if (!(await authorized(ctx, 'proxy'))) {
         return;
       }
-      ctx.consume_credentials();
     }
     if (ctx.has_module('nathelper') && ctx.is_method('INVITE') && ctx.nat_uac_test()) {
       ctx.fix_nated_contact();
     }
 
     if (local && ctx.is_method('REGISTER') && ctx.has_module('registrar')) {
-      if (ctx.has_module('auth')) {
-        // RFC 3261 §10.3 step 3: a registrar SHOULD authenticate the UAC (401).
-        if ((await ctx.www_authorize()) < 0) {
-          ctx.www_challenge();
-          return;
-        }
-        ctx.consume_credentials();
+      // RFC 3261 §10.3 step 3: a registrar SHOULD authenticate the UAC (401).
+      if (ctx.has_module('auth') && !(await authorized(ctx, 'www'))) {
+        return;
       }
       if (ctx.has_module('nathelper') && ctx.nat_uac_test()) {
         ctx.fix_nated_register();

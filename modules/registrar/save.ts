@@ -4,6 +4,7 @@
  * nothing; the 200 lists every binding of the AoR with its remaining time.
  */
 import {
+  detach,
   expiresOf,
   tokensOf,
   unquoteParam,
@@ -286,27 +287,33 @@ function bindingOf(
   const { req, rx } = r;
   return {
     expires,
+    // Every string kept in the location service is detached from the received message's text,
+    // which a slice would otherwise keep alive as long as the binding (hours).
     input: {
-      aor,
-      uri: c.uriText,
-      received: r.received,
+      aor: detach(aor),
+      uri: detach(c.uriText),
+      received: r.received === null ? null : detach(r.received),
       sourceAddress: rx.sourceAddress,
       sourcePort: rx.sourcePort,
       protocol: rx.protocol,
       socket: rx.socket.id,
-      path,
+      path: path.map(detach),
       expires: 0,
       q,
-      callId: req.callId(),
+      callId: detach(req.callId()),
       cseq: req.cseq().seq,
-      userAgent: req.get('user-agent') ?? null,
-      instance,
+      userAgent: detachOrNull(req.get('user-agent') ?? null),
+      instance: detachOrNull(instance),
       regId,
       flags: r.received !== null ? ContactFlags.NAT : 0,
-      methods,
+      methods: methods === null ? null : methods.map(detach),
       owner: p.sharing_tag,
     },
   };
+}
+
+function detachOrNull(s: string | null): string | null {
+  return s === null ? null : detach(s);
 }
 
 /**

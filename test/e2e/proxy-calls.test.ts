@@ -7,7 +7,8 @@
 import { createSocket } from 'node:dgram';
 import t, { type Test } from 'tap';
 import { freePort, waitListening } from '../helpers/ports.js';
-import { HAVE_SIPP, sipp, stopSipp, type SippOptions, type SippRun } from '../helpers/sipp.js';
+import { HAVE_SIPP } from '../helpers/sipp.js';
+import { check, run, uac as uacTo, uas } from '../helpers/sipp-calls.js';
 import { startTandemProcess, ROOT, type TandemProcess } from '../helpers/tandem-process.js';
 
 if (!HAVE_SIPP) {
@@ -36,55 +37,8 @@ async function proxy(
   return { p, port };
 }
 
-function run(t: Test, o: SippOptions): SippRun {
-  const r = sipp(o);
-  t.teardown(() => {
-    stopSipp(r);
-  });
-  return r;
-}
-
-/** A UAS on a fresh port; resolves its URI and run. */
-async function uas(
-  t: Test,
-  scenario: string,
-  proxyPort: number,
-  o: Partial<SippOptions> = {},
-): Promise<{ uri: string; run: SippRun; port: number }> {
-  const port = await freePort();
-  const transport = o.transport ?? 'udp';
-  const r = run(t, {
-    scenario,
-    port,
-    transport,
-    keys: { proxy: `127\\.0\\.0\\.1:${proxyPort}`, ...o.keys },
-    pauseMs: o.pauseMs ?? 200,
-    ...(o.timeoutSec !== undefined ? { timeoutSec: o.timeoutSec } : {}),
-  });
-  await waitListening(port, transport);
-  const uri = `sip:callee@127.0.0.1:${port}${transport === 'tcp' ? ';transport=tcp' : ''}`;
-  return { uri, run: r, port };
-}
-
-function uac(t: Test, scenario: string, proxyPort: number, ruri: string): SippRun {
-  return run(t, {
-    scenario,
-    remote: `127.0.0.1:${proxyPort}`,
-    keys: { ruri },
-  });
-}
-
-function check(
-  t: Test,
-  name: string,
-  code: number | null,
-  out: { stdout: string; stderr: string; errors: string },
-): void {
-  if (code === 0) {
-    t.pass(name);
-  } else {
-    t.fail(name, { code, errors: out.errors, stderr: out.stderr.slice(-1000) });
-  }
+function uac(t: Test, scenario: string, proxyPort: number, ruri: string) {
+  return uacTo(t, scenario, proxyPort, ruri);
 }
 
 t.test('default script', async (t) => {

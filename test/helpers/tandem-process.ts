@@ -108,3 +108,22 @@ export async function startTandemProcess(o: TandemStartOptions = {}): Promise<Ta
 export function loaderArgs(): string[] {
   return process.execArgv.length > 0 ? [...process.execArgv] : ['--import', 'tsx'];
 }
+
+/** Call an MI command of a started process (its MI address is in the "tandem started" line). */
+export async function miCall(
+  p: TandemProcess,
+  method: string,
+  params: Record<string, unknown> | unknown[] = [],
+): Promise<{ result?: unknown; error?: { code: number; message: string } }> {
+  const line = p.lines.find((l) => l.includes('"tandem started"'));
+  const mi = line === undefined ? undefined : (JSON.parse(line) as { mi?: string }).mi;
+  if (mi === undefined) {
+    throw new Error('this process has no MI');
+  }
+  const res = await fetch(`http://${mi}/mi`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
+  return (await res.json()) as { result?: unknown; error?: { code: number; message: string } };
+}
