@@ -12,7 +12,25 @@ import type { TandemApp } from './app.js';
 import { TandemError } from './core/errors.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { ownVersion } from './core/version.js';
-import { loadConfig, parseCommandLine, USAGE, usePrettyLogs } from './config/index.js';
+import {
+  loadConfig,
+  parseCommandLine,
+  USAGE,
+  usePrettyLogs,
+  type TandemConfig,
+} from './config/index.js';
+
+async function checkModuleParams(config: TandemConfig): Promise<void> {
+  const { DEFAULT_MODULE_PATH, loadModules, orderModules, parseModuleParams } =
+    await import('./module/index.js');
+  const manifests = await loadModules(
+    Object.keys(config.modules),
+    config.module_path ?? DEFAULT_MODULE_PATH,
+  );
+  for (const m of orderModules(manifests)) {
+    parseModuleParams(m, config.modules[m.name]);
+  }
+}
 
 async function main(argv: string[]): Promise<number> {
   const cli = parseCommandLine(argv);
@@ -36,6 +54,14 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   if (cli.check) {
+    try {
+      // The modules' own parameters are part of the configuration: check them too (their
+      // manifests are loaded, nothing is started).
+      await checkModuleParams(loaded.config);
+    } catch (err) {
+      process.stderr.write(`tandem: ${loaded.file}: ${(err as Error).message}\n`);
+      return 1;
+    }
     process.stdout.write(`tandem: ${loaded.file}: configuration OK\n`);
     return 0;
   }

@@ -33,6 +33,15 @@ t.test('a bad config or override exits 1 naming the key', async (t) => {
   t.match(missing.stderr, /nonexistent\/tandem\.yaml/);
 });
 
+t.test('tandem --check also checks the parameters of the modules the config loads', async (t) => {
+  const run = tandem('--check', '--config', CFG, '--set', 'modules.usrloc.db_mode=mysql');
+  t.equal(run.status, 1);
+  t.match(run.stderr, /modules\.usrloc\.db_mode: Invalid option/);
+  const missing = tandem('--check', '--config', CFG, '--set', 'modules.nosuch={}');
+  t.equal(missing.status, 1);
+  t.match(missing.stderr, /modules\.nosuch: no module nosuch/);
+});
+
 t.test('a config whose listen socket cannot be bound fails at start-up with exit 1', async (t) => {
   const run = tandem(
     '--config',

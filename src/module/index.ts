@@ -14,6 +14,7 @@ export {
 } from './define-module.js';
 export { standaloneSharingTags, type SharingTags } from './sharing-tags.js';
 export { loadModules, DEFAULT_MODULE_PATH } from './loader.js';
+export { orderModules, parseModuleParams } from './order.js';
 export {
   installModules,
   type InstalledModules,
