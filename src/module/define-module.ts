@@ -90,7 +90,7 @@ export interface ModuleHost<P = unknown> {
   /** Raise an event (one this module or another declared). */
   raise(event: string, params?: EventParams): void;
   /** Subscribe to events (any declared event, or `'*'`). */
-  readonly events: Pick<EventBus, 'subscribe' | 'has'>;
+  readonly events: Pick<EventBus, 'subscribe' | 'has' | 'hasSubscribers'>;
   /**
    * Add a readiness source (`/ready` is 200 only when all are ready), named `module:name`; the
    * cluster registers one per replicated capability until it is synced.
