@@ -2,11 +2,11 @@
  * Subscriber stores: the YAML file (read, write, reload, refuse bad content, 0600) and Redis
  * (a real redis-server started on a free loopback port, stopped by its PID).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { freePort } from '../../../test/helpers/ports.js';
+import { startRedis } from '../../../test/helpers/redis-server.js';
 import { FileSubscriberStore, formatSubscribers } from '../credentials/file.js';
 import { RedisSubscriberStore } from '../credentials/redis.js';
 import { checkSubscriber, subscriberFromPassword } from '../credentials/store.js';
@@ -82,37 +82,14 @@ t.test('file store refuses malformed files naming the place', async (t) => {
   await t.rejects(FileSubscriberStore.open(dir), /EISDIR/);
 });
 
-async function startRedis(t: Test): Promise<number> {
-  const port = await freePort();
-  const child: ChildProcess = spawn(
-    '/usr/bin/redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  t.teardown(async () => {
-    if (child.exitCode === null && child.pid !== undefined) {
-      const gone = new Promise((resolve) => child.once('exit', resolve));
-      process.kill(child.pid, 'SIGTERM');
-      await gone;
-    }
-  });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Ready to accept connections')) {
-        resolve();
-      }
-    });
-    child.once('exit', () => {
-      reject(new Error(`redis-server exited: ${out}`));
-    });
-  });
-  return port;
+async function redisPort(t: Test): Promise<number> {
+  const server = await startRedis();
+  t.teardown(() => server.stop());
+  return server.port;
 }
 
 t.test('redis store against a real redis-server', async (t) => {
-  const port = await startRedis(t);
+  const port = await redisPort(t);
   const url = `redis://127.0.0.1:${port}`;
   const s = await RedisSubscriberStore.open({ url, prefix: 'test:*auth:', commandTimeoutMs: 1000 });
   t.equal(s.size(), 0);
