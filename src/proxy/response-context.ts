@@ -11,11 +11,12 @@ import type {
   ClientTransactionUser,
   ServerTransaction,
 } from '../transaction/types.js';
-import type { SendTarget, SocketInfo } from '../transport/types.js';
+import type { SendTarget } from '../transport/types.js';
 import { finalResponse } from './best-response.js';
 import { proxyBranch } from './branch.js';
 import { copyRequest } from './copy.js';
 import { recordRouteValues } from './record-route.js';
+import { chooseSocket } from './socket-choice.js';
 import { forwardResponseStateless } from './stateless.js';
 import { applyStrictRoute, nextHopUri } from './route.js';
 import type { BranchTarget } from './types.js';
@@ -254,7 +255,7 @@ export class ResponseContext {
     const base = branch.request!;
     while (branch.attempt < branch.addresses.length) {
       const target = branch.addresses[branch.attempt++]!;
-      const socket = this.socketFor(branch.target, target);
+      const socket = chooseSocket(this.host.transport, target, branch.target.socketId);
       if (socket === null) {
         continue;
       }
@@ -276,22 +277,6 @@ export class ResponseContext {
       return true;
     }
     return false;
-  }
-
-  /** The socket a copy leaves from: the branch's own when it still exists, else by address. */
-  private socketFor(branch: BranchTarget, target: SendTarget): SocketInfo | null {
-    if (branch.socketId !== undefined && target.socketId === undefined) {
-      try {
-        return this.host.transport.socketFor({ ...target, socketId: branch.socketId });
-      } catch {
-        // Gone since the contact registered (a restart with other sockets): choose by address.
-      }
-    }
-    try {
-      return this.host.transport.socketFor(target);
-    } catch {
-      return null;
-    }
   }
 
   /**

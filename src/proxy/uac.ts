@@ -9,8 +9,9 @@ import { CoreError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { newBranch, newCallId, newTag, SipRequest, type SipResponse } from '../sip/index.js';
 import type { ClientTransactionUser } from '../transaction/types.js';
-import type { SendTarget, SocketInfo, TransportPort } from '../transport/types.js';
+import type { SendTarget, TransportPort } from '../transport/types.js';
 import { nextHopUri } from './route.js';
+import { chooseSocket } from './socket-choice.js';
 import type { ResolverPort, TransactionPort } from './types.js';
 import { viaValue } from './via.js';
 
@@ -79,7 +80,7 @@ export class Uac {
       return this.failed(503);
     }
     for (const target of targets) {
-      const socket = this.socketFor(target, r.socketId ?? null);
+      const socket = chooseSocket(this.host.transport, target, r.socketId);
       if (socket === null) {
         continue;
       }
@@ -125,21 +126,6 @@ export class Uac {
       req.setBody(r.body, r.contentType);
     }
     return req;
-  }
-
-  private socketFor(target: SendTarget, socketId: string | null): SocketInfo | null {
-    if (socketId !== null) {
-      try {
-        return this.host.transport.socketFor({ ...target, socketId });
-      } catch {
-        // That socket is gone: choose by address below.
-      }
-    }
-    try {
-      return this.host.transport.socketFor(target);
-    } catch {
-      return null;
-    }
   }
 
   private failed(status: number): UacResult {

@@ -3,29 +3,9 @@
  * runs in load order with a host, destroy in reverse; bad manifests are refused naming the fault.
  */
 import t from 'tap';
-import { EventBus, type RaisedEvent } from '../../src/core/events.js';
-import { LogLevels } from '../../src/core/log-levels.js';
-import { silentLogger } from '../../src/core/logger.js';
-import { Readiness } from '../../src/core/readiness.js';
-import { StatsRegistry } from '../../src/core/stats.js';
-import { MiRegistry } from '../../src/mi/registry.js';
-import {
-  defineModule,
-  installModules,
-  MiError,
-  type ModuleHost,
-  type ModuleRegistries,
-} from '../../src/module/index.js';
-
-function registries(): ModuleRegistries & { commands: MiRegistry } {
-  return {
-    commands: new MiRegistry(),
-    stats: new StatsRegistry(),
-    events: new EventBus(),
-    loggers: new LogLevels(silentLogger),
-    readiness: new Readiness(),
-  };
-}
+import { registries } from '../helpers/module-registries.js';
+import type { RaisedEvent } from '../../src/core/events.js';
+import { defineModule, installModules, MiError, type ModuleHost } from '../../src/module/index.js';
 
 t.test('commands, stats and events of a manifest land in the registries', async (t) => {
   const calls: string[] = [];

@@ -7,35 +7,19 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { registries } from '../helpers/module-registries.js';
 import { z } from 'zod';
-import { EventBus } from '../../src/core/events.js';
-import { LogLevels } from '../../src/core/log-levels.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { Readiness } from '../../src/core/readiness.js';
-import { StatsRegistry } from '../../src/core/stats.js';
-import { MiRegistry } from '../../src/mi/registry.js';
 import {
   defineModule,
   installModules,
   loadModules,
   type ModuleHost,
-  type ModuleRegistries,
   type ScriptContext,
 } from '../../src/module/index.js';
 import { ScriptRunner } from '../../src/script/runner.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { harness, request, RX, settle } from '../helpers/proxy-fakes.js';
-
-function registries(extra: Partial<ModuleRegistries> = {}): ModuleRegistries {
-  return {
-    commands: new MiRegistry(),
-    stats: new StatsRegistry(),
-    events: new EventBus(),
-    loggers: new LogLevels(silentLogger),
-    readiness: new Readiness(),
-    ...extra,
-  };
-}
 
 const withParams = () =>
   defineModule({

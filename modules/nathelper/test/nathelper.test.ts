@@ -12,7 +12,7 @@ import type {
 } from '../../../src/module/index.js';
 import { parseMessage, type SipRequest } from '../../../src/sip/index.js';
 import type { SendTarget } from '../../../src/transport/types.js';
-import { MemoryLocation } from '../../registrar/test/memory-location.js';
+import { contactInput, MemoryLocation } from '../../registrar/test/memory-location.js';
 import { ContactFlags, RECEIVED_VAR, type ContactInput } from '../../usrloc/api.js';
 import { fixNatedContact, isPrivateAddress, natUacTest, NatTest, receivedUri } from '../detect.js';
 import { Pinger } from '../ping.js';
@@ -104,29 +104,18 @@ t.test('fix_nated_contact and fix_nated_register', async (t) => {
 
 const NOW = 1_800_000_000_000;
 
-function binding(uri: string, over: Partial<ContactInput> = {}): ContactInput {
-  return {
-    aor: 'alice@example.com',
-    uri,
+/** A NATed binding registered through socket udp:127.0.0.1:5060, owned by tag vip/1. */
+const binding = (uri: string, over: Partial<ContactInput> = {}): ContactInput =>
+  contactInput(uri, {
     received: 'sip:203.0.113.7:40312',
     sourceAddress: '203.0.113.7',
     sourcePort: 40312,
-    protocol: 'udp',
     socket: 'udp:127.0.0.1:5060',
-    path: [],
     expires: NOW + 3_600_000,
-    q: 1,
-    callId: 'c',
-    cseq: 1,
-    userAgent: null,
-    instance: null,
-    regId: null,
     flags: ContactFlags.NAT,
-    methods: null,
     owner: 'vip/1',
     ...over,
-  };
-}
+  });
 
 class FakeSip implements SipOriginator {
   readonly requests: UacRequest[] = [];

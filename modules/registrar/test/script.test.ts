@@ -17,33 +17,12 @@ import type { Routes } from '../../../src/script/routes.js';
 import { harness, request, RX, settle } from '../../../test/helpers/proxy-fakes.js';
 import { ContactFlags, RECEIVED_VAR, type ContactInput } from '../../usrloc/api.js';
 import registrar from '../index.js';
-import { MemoryLocation } from './memory-location.js';
+import { contactInput, MemoryLocation } from './memory-location.js';
 
 const NOW = 1_800_000_000_000;
 
-function binding(uri: string, over: Partial<ContactInput> = {}): ContactInput {
-  return {
-    aor: 'alice@example.com',
-    uri,
-    received: null,
-    sourceAddress: '192.0.2.10',
-    sourcePort: 5062,
-    protocol: 'udp',
-    socket: null,
-    path: [],
-    expires: NOW + 600_000,
-    q: 1,
-    callId: 'c',
-    cseq: 1,
-    userAgent: null,
-    instance: null,
-    regId: null,
-    flags: 0,
-    methods: null,
-    owner: null,
-    ...over,
-  };
-}
+const binding = (uri: string, over: Partial<ContactInput> = {}): ContactInput =>
+  contactInput(uri, { expires: NOW + 600_000, ...over });
 
 async function setup(routes: Routes, params: Record<string, unknown> = {}) {
   const ul = new MemoryLocation(() => NOW);
