@@ -34,6 +34,9 @@ type Change =
   | { readonly kind: 'save'; readonly input: ContactInput }
   | { readonly kind: 'remove'; readonly key: string };
 
+/** A binding being planned: its absolute expiry is filled in once the interval is settled. */
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** The outcome of planning: a refusal, or the changes to make to one AoR. */
 type Plan =
   | { readonly ok: false; readonly reply: RegisterReply }
@@ -42,6 +45,8 @@ type Plan =
       readonly aor: string;
       readonly changes: Change[];
       readonly evict: string[];
+      /** The request's Path values (read once: the 200 may echo them). */
+      readonly path: readonly string[];
     };
 
 export interface RegisterRequest {
@@ -91,7 +96,7 @@ export function processRegister(
     ul.remove(plan.aor, key, 'evicted');
   }
   stats.accepted_regs++;
-  return okReply(r, ul.lookup(plan.aor), p);
+  return okReply(r, ul.lookup(plan.aor), plan.path, p);
 }
 
 function refuse(status: number, reason: string, headers: (readonly [string, string])[] = []): Plan {
@@ -117,12 +122,12 @@ function planRegister(r: RegisterRequest, ul: UsrlocApi, p: RegistrarParams): Pl
   const contact = req.contact();
   if (contact === null) {
     // RFC 3261 §10.2.3: no Contact is a query; the 200 lists the current bindings.
-    return { ok: true, aor, changes: [], evict: [] };
+    return { ok: true, aor, changes: [], evict: [], path };
   }
   const callId = req.callId();
   const cseq = req.cseq().seq;
   if (contact.star) {
-    return planStar(r, ul, aor, callId, cseq);
+    return planStar(r, ul, aor, callId, cseq, path);
   }
   const headerExpires = expiresOf(req);
   const changes: Change[] = [];
@@ -144,7 +149,8 @@ function planRegister(r: RegisterRequest, ul: UsrlocApi, p: RegistrarParams): Pl
       // §10.3 step 7: the registrar may shorten the interval (it says how long in the 200).
       binding.expires = p.max_expires;
     }
-    const key = contactKey(binding.input);
+    const { input } = binding;
+    const key = contactKey(input);
     const held = ul.getContact(aor, key);
     if (held !== null && held.callId === callId) {
       // RFC 3261 §10.3 step 7: the same Call-ID with a CSeq that is not higher aborts the
@@ -163,10 +169,10 @@ function planRegister(r: RegisterRequest, ul: UsrlocApi, p: RegistrarParams): Pl
         change = { kind: 'remove', key };
       }
     } else {
-      change = {
-        kind: 'save',
-        input: { ...binding.input, expires: r.now + binding.expires * 1000 },
-      };
+      // Set in place rather than spread into a copy: a spread of the whole input cost more
+      // than the rest of the planning.
+      input.expires = r.now + binding.expires * 1000;
+      change = { kind: 'save', input };
     }
     if (change !== null) {
       // A Contact listed twice: the last one counts.
@@ -178,7 +184,7 @@ function planRegister(r: RegisterRequest, ul: UsrlocApi, p: RegistrarParams): Pl
       changes.push(change);
     }
   }
-  return limitContacts(ul, aor, changes, p);
+  return limitContacts(ul, aor, changes, path, p);
 }
 
 /** RFC 3261 §10.3 step 6: `Contact: *` with `Expires: 0`, and nothing else, removes every binding. */
@@ -188,6 +194,7 @@ function planStar(
   aor: string,
   callId: string,
   cseq: number,
+  path: readonly string[],
 ): Plan {
   if (r.req.getList('contact').length !== 1 || expiresOf(r.req) !== 0) {
     return refuse(400, 'Invalid Contact * (needs Expires: 0 and no other Contact)');
@@ -202,13 +209,19 @@ function planStar(
     }
     changes.push({ kind: 'remove', key: contactKey(held) });
   }
-  return { ok: true, aor, changes, evict: [] };
+  return { ok: true, aor, changes, evict: [], path };
 }
 
 /** max_contacts: refuse (OpenSIPS answers 503) or evict the oldest bindings. */
-function limitContacts(ul: UsrlocApi, aor: string, changes: Change[], p: RegistrarParams): Plan {
+function limitContacts(
+  ul: UsrlocApi,
+  aor: string,
+  changes: Change[],
+  path: readonly string[],
+  p: RegistrarParams,
+): Plan {
   if (p.max_contacts === 0) {
-    return { ok: true, aor, changes, evict: [] };
+    return { ok: true, aor, changes, evict: [], path };
   }
   const current = ul.lookup(aor);
   const keys = new Set(current.map((c) => contactKey(c)));
@@ -223,7 +236,7 @@ function limitContacts(ul: UsrlocApi, aor: string, changes: Change[], p: Registr
   }
   const over = keys.size - p.max_contacts;
   if (over <= 0) {
-    return { ok: true, aor, changes, evict: [] };
+    return { ok: true, aor, changes, evict: [], path };
   }
   // Oldest first among the bindings this REGISTER does not refresh.
   const evictable = current
@@ -232,7 +245,13 @@ function limitContacts(ul: UsrlocApi, aor: string, changes: Change[], p: Registr
   if (!p.max_contacts_evict || evictable.length < over) {
     return refuse(503, 'Too Many Registered Contacts');
   }
-  return { ok: true, aor, changes, evict: evictable.slice(0, over).map((c) => contactKey(c)) };
+  return {
+    ok: true,
+    aor,
+    changes,
+    evict: evictable.slice(0, over).map((c) => contactKey(c)),
+    path,
+  };
 }
 
 /** A Contact as a binding (expires still relative, in seconds), or why it is refused. */
@@ -243,7 +262,7 @@ function bindingOf(
   path: readonly string[],
   p: RegistrarParams,
   headerExpires: number | null,
-): { input: ContactInput; expires: number } | string {
+): { input: Mutable<ContactInput>; expires: number } | string {
   if (c.uri.kind !== 'sip') {
     return 'Bad Contact URI (not a SIP URI)';
   }
@@ -325,6 +344,7 @@ function detachOrNull(s: string | null): string | null {
 function okReply(
   r: RegisterRequest,
   bindings: readonly ContactRecord[],
+  path: readonly string[],
   p: RegistrarParams,
 ): RegisterReply {
   const headers: (readonly [string, string])[] = [];
@@ -333,7 +353,6 @@ function okReply(
     const q = b.q < 1 ? `;q=${String(b.q)}` : '';
     headers.push(['Contact', `<${b.uri}>;expires=${String(left)}${q}`]);
   }
-  const path = r.req.getList('path');
   const echo =
     path.length > 0 &&
     (p.path_mode === 'strict' ||
@@ -341,6 +360,20 @@ function okReply(
   if (echo) {
     headers.push(['Path', path.join(', ')]);
   }
-  headers.push(['Date', new Date(r.now).toUTCString()]);
+  headers.push(['Date', httpDate(r.now)]);
   return { status: 200, reason: 'OK', headers };
+}
+
+/** The last Date value made, by whole second: formatting one cost as much as the rest of the 200. */
+let dateSecond = NaN;
+let dateText = '';
+
+/** RFC 3261 §20.17: the Date header's value (RFC 1123 form, GMT) for wall-clock `ms`. */
+function httpDate(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(second * 1000).toUTCString();
+  }
+  return dateText;
 }
