@@ -180,8 +180,14 @@ export class UsrlocService implements UsrlocApi {
   }
 
   private listener(): StoreListener {
-    const raise = (event: string, params: Record<string, unknown>): void => {
-      this.host.raise(event, params);
+    const events = this.host.events;
+    // Contact events carry fifteen parameters; most deployments subscribe to none of them, so
+    // the parameters are built only when someone listens (the raise is still counted).
+    const raiseAor = (event: string, aor: string): void => {
+      this.host.raise(event, events.hasSubscribers(event) ? { aor } : undefined);
+    };
+    const raiseContact = (event: string, rec: ContactRecord, reason?: RemoveReason): void => {
+      this.host.raise(event, events.hasSubscribers(event) ? contactParams(rec, reason) : undefined);
     };
     const write: Persistence['write'] = (op) => {
       this.persistence?.write(op);
@@ -189,32 +195,32 @@ export class UsrlocService implements UsrlocApi {
     return {
       aorInserted: (aor) => {
         if (!this.loading) {
-          raise('E_UL_AOR_INSERT', { aor });
+          raiseAor('E_UL_AOR_INSERT', aor);
         }
       },
       aorDeleted: (aor) => {
         if (!this.loading) {
-          raise('E_UL_AOR_DELETE', { aor });
+          raiseAor('E_UL_AOR_DELETE', aor);
           write({ op: 'aor-del', aor });
         }
       },
       contactInserted: (rec) => {
         if (!this.loading) {
-          raise('E_UL_CONTACT_INSERT', contactParams(rec));
+          raiseContact('E_UL_CONTACT_INSERT', rec);
           write({ op: 'put', rec });
         }
       },
       contactUpdated: (rec, _prev, quiet) => {
         if (!this.loading) {
           if (!quiet) {
-            raise('E_UL_CONTACT_UPDATE', contactParams(rec));
+            raiseContact('E_UL_CONTACT_UPDATE', rec);
           }
           write({ op: 'put', rec });
         }
       },
       contactDeleted: (rec, reason, rev) => {
         if (!this.loading) {
-          raise('E_UL_CONTACT_DELETE', contactParams(rec, reason));
+          raiseContact('E_UL_CONTACT_DELETE', rec, reason);
           write({ op: 'del', aor: rec.aor, key: contactKey(rec), rev });
         }
       },

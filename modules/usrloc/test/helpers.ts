@@ -51,6 +51,8 @@ export interface Started {
   readonly clock: FakeClock;
   readonly stats: StatsRegistry;
   readonly events: RaisedEvent[];
+  /** The event bus itself (its counters). */
+  readonly bus: EventBus;
   readonly installed: InstalledModules;
   wall(): number;
   call(
@@ -64,6 +66,8 @@ export interface StartOptions {
   readonly dataDir?: string;
   readonly clock?: FakeClock;
   readonly sharingTags?: SharingTags;
+  /** Subscribe to every event (default true); false leaves usrloc's events unheard. */
+  readonly subscribe?: boolean;
 }
 
 /** Install usrloc (db_mode none unless params say otherwise) on a fake clock. */
@@ -84,9 +88,11 @@ export async function start(o: StartOptions = {}): Promise<Started> {
         depends: ['usrloc'],
         init(h) {
           api = h.api<UsrlocApi>('usrloc');
-          h.events.subscribe('*', (e) => {
-            seen.push(e);
-          });
+          if (o.subscribe !== false) {
+            h.events.subscribe('*', (e) => {
+              seen.push(e);
+            });
+          }
         },
       },
     ],
@@ -109,6 +115,7 @@ export async function start(o: StartOptions = {}): Promise<Started> {
     clock,
     stats,
     events: seen,
+    bus: events,
     installed,
     wall,
     async call(method, params) {

@@ -40,6 +40,15 @@ t.test('save, update and remove raise the E_UL_* events with OpenSIPS parameters
   await u.api.flush();
 });
 
+t.test('events nobody subscribes to are counted without building their parameters', async (t) => {
+  const u = await start({ subscribe: false });
+  t.teardown(() => u.installed.destroy());
+  const a = u.api.save(input());
+  t.ok(u.api.remove(a.aor, a.uri, 'unregistered'));
+  t.equal(u.bus.stats.raised, 4, 'AoR and contact insert, contact and AoR delete');
+  t.same(u.events, []);
+});
+
 t.test('statistics: registered_users, contacts and the expires counter', async (t) => {
   const u = await start({ params: { timer_interval: 5 } });
   t.teardown(() => u.installed.destroy());
