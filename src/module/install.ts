@@ -94,10 +94,10 @@ export async function installModules(
     }
   }
   const apis = new Map<string, unknown>();
-  const inited: { m: ModuleManifest; jobs: JobRunner }[] = [];
+  const inited: { m: ModuleManifest; jobs: JobRunner | null }[] = [];
   const destroy = async (): Promise<void> => {
     for (const { m, jobs } of [...inited].reverse()) {
-      jobs.stop();
+      jobs?.stop();
       try {
         await m.destroy?.();
       } catch (err) {
@@ -107,6 +107,11 @@ export async function installModules(
     inited.length = 0;
   };
   for (const m of ordered) {
+    if (m.init === undefined) {
+      // Nothing to run: no host (a host makes the module's logger, listed by MI log_level).
+      inited.push({ m, jobs: null });
+      continue;
+    }
     const logger = registries.loggers.component(m.name, m.name === 'core' ? 'component' : 'module');
     const jobs = new JobRunner(m, registries.clock ?? systemClock, registries.wallTime, logger);
     try {
@@ -115,7 +120,7 @@ export async function installModules(
         { cells: cells.get(m.name)!, params: params.get(m.name), jobs, apis, logger },
         registries,
       );
-      apis.set(m.name, await m.init?.(h));
+      apis.set(m.name, await m.init(h));
     } catch (err) {
       jobs.stop();
       await destroy();
