@@ -1,6 +1,6 @@
 /**
  * The registrar's script functions through a real script runner and proxy core (with fake
- * transactions): save() answers through a server transaction, lookup() turns bindings into
+ * transactions): save() answers statelessly, lookup() turns bindings into
  * branches (q order, Path as route set, NAT received address, socket), method filtering,
  * is_registered(), and parameter checks at init.
  */
@@ -108,32 +108,45 @@ t.test('lookup(): bindings that do not accept the method give -2', async (t) => 
   t.same(results, [-2, true, false]);
 });
 
-t.test('save() answers through a transaction and stores the NAT address', async (t) => {
-  const results: number[] = [];
-  const { ul, h, stats } = await setup({
-    request(ctx) {
-      if (ctx.is_method('REGISTER')) {
-        ctx.vars.set(RECEIVED_VAR, 'sip:198.51.100.4:6000');
-      }
-      results.push(ctx.save());
-    },
-  });
-  const reg = request('REGISTER', 'sip:example.com', ['Expires: 300'], { cseq: 5 });
-  h.core.onRequest(reg, RX, null);
-  await settle();
-  t.same(results, [1]);
-  const tx = h.tx.servers[0]!;
-  t.equal(tx.sent[0]?.status, 200);
-  t.match(tx.sent[0]?.get('contact'), /^<sip:alice@192\.0\.2\.10:5062>;expires=300$/);
-  const b = ul.lookup('bob@example.com')[0]!;
-  t.equal(b.received, 'sip:198.51.100.4:6000');
-  t.equal(b.flags & ContactFlags.NAT, ContactFlags.NAT);
-  t.equal(stats.value('registrar:accepted_regs'), 1);
+t.test(
+  'save() answers statelessly, again for a retransmission, and stores the NAT address',
+  async (t) => {
+    const results: number[] = [];
+    const { ul, h, stats } = await setup({
+      request(ctx) {
+        if (ctx.is_method('REGISTER')) {
+          ctx.vars.set(RECEIVED_VAR, 'sip:198.51.100.4:6000');
+        }
+        results.push(ctx.save());
+      },
+    });
+    const reg = request('REGISTER', 'sip:example.com', ['Expires: 300'], { cseq: 5 });
+    h.core.onRequest(reg, RX, null);
+    await settle();
+    t.same(results, [1]);
+    t.equal(h.tx.servers.length, 0, 'answered without a transaction');
+    const ok = h.transport.responses[0]!.res;
+    t.equal(ok.status, 200);
+    t.match(ok.get('contact'), /^<sip:alice@192\.0\.2\.10:5062>;expires=300$/);
+    // The same REGISTER again (a retransmission reaching a stateless registrar): the same answer.
+    h.core.onRequest(reg, RX, null);
+    await settle();
+    t.equal(h.transport.responses[1]?.res.status, 200);
+    t.equal(ul.lookup('bob@example.com').length, 1);
+    const b = ul.lookup('bob@example.com')[0]!;
+    t.equal(b.received, 'sip:198.51.100.4:6000');
+    t.equal(b.flags & ContactFlags.NAT, ContactFlags.NAT);
+    t.equal(stats.value('registrar:accepted_regs'), 2, 'the repeat is accepted (and changes nothing)');
 
-  h.core.onRequest(request('INVITE', 'sip:bob@example.com', [], { branch: 'z9hG4bK9' }), RX, null);
-  await settle();
-  t.same(results, [1, -1], 'save() refuses what is not a REGISTER');
-});
+    h.core.onRequest(
+      request('INVITE', 'sip:bob@example.com', [], { branch: 'z9hG4bK9' }),
+      RX,
+      null,
+    );
+    await settle();
+    t.same(results, [1, 1, -1], 'save() refuses what is not a REGISTER');
+  },
+);
 
 t.test('inconsistent parameters fail the start naming them', async (t) => {
   await t.rejects(setup({ request: () => undefined }, { max_expires: 30, min_expires: 60 }), {
