@@ -136,7 +136,11 @@ t.test(
     const b = ul.lookup('bob@example.com')[0]!;
     t.equal(b.received, 'sip:198.51.100.4:6000');
     t.equal(b.flags & ContactFlags.NAT, ContactFlags.NAT);
-    t.equal(stats.value('registrar:accepted_regs'), 2, 'the repeat is accepted (and changes nothing)');
+    t.equal(
+      stats.value('registrar:accepted_regs'),
+      2,
+      'the repeat is accepted (and changes nothing)',
+    );
 
     h.core.onRequest(
       request('INVITE', 'sip:bob@example.com', [], { branch: 'z9hG4bK9' }),
