@@ -21,6 +21,12 @@ const NONCE_CHARS = Math.ceil((NONCE_BYTES * 4) / 3);
  * ~5 µs whatever its size up to a few KB, which was half the cost of issuing a nonce.
  */
 const POOL_NONCES = 512;
+/**
+ * Nonces this node issued lately, remembered with their realm so that their answer (which
+ * usually comes within a round trip) is verified without recomputing the HMAC (~5 µs). Older
+ * ones, and those of other nodes, are checked by their MAC as before.
+ */
+const RECENT_NONCES = 4096;
 
 /** What {@link NonceService.verify} found. */
 export type NonceCheck =
@@ -33,6 +39,13 @@ export class NonceService {
   /** CSPRNG output not yet used; each byte goes into one nonce only. */
   private pool = Buffer.alloc(0);
   private poolAt = 0;
+  /** Recently issued nonce -> its realm. */
+  private readonly recent = new Map<string, string>();
+  /** The same nonces in issue order, as a ring: the slot to fill next holds the oldest. */
+  private readonly recentRing: (string | undefined)[] = new Array<string | undefined>(
+    RECENT_NONCES,
+  );
+  private ringAt = 0;
 
   /**
    * @param secret shared by every node that must accept the others' nonces
@@ -59,7 +72,15 @@ export class NonceService {
     this.pool.copy(buf, 1 + TS_BYTES, this.poolAt, this.poolAt + RANDOM_BYTES);
     this.poolAt += RANDOM_BYTES;
     this.mac(buf.subarray(0, BODY_BYTES), realm).copy(buf, BODY_BYTES, 0, MAC_BYTES);
-    return buf.toString('base64url');
+    const nonce = buf.toString('base64url');
+    const oldest = this.recentRing[this.ringAt];
+    if (oldest !== undefined) {
+      this.recent.delete(oldest);
+    }
+    this.recentRing[this.ringAt] = nonce;
+    this.ringAt = (this.ringAt + 1) % RECENT_NONCES;
+    this.recent.set(nonce, realm);
+    return nonce;
   }
 
   /** Is `nonce` one of ours for `realm`, and is it still fresh? */
@@ -71,9 +92,13 @@ export class NonceService {
     if (buf.length !== NONCE_BYTES || buf[0] !== VERSION) {
       return { status: 'invalid' };
     }
-    const mac = this.mac(buf.subarray(0, BODY_BYTES), realm).subarray(0, MAC_BYTES);
-    if (!timingSafeEqual(mac, buf.subarray(BODY_BYTES))) {
-      return { status: 'invalid' };
+    // A nonce we issued ourselves for this realm carries the MAC we computed then (the text
+    // is the whole nonce, MAC included); anything else is checked against the secret.
+    if (this.recent.get(nonce) !== realm) {
+      const mac = this.mac(buf.subarray(0, BODY_BYTES), realm).subarray(0, MAC_BYTES);
+      if (!timingSafeEqual(mac, buf.subarray(BODY_BYTES))) {
+        return { status: 'invalid' };
+      }
     }
     const issuedAt = buf.readUIntBE(1, TS_BYTES);
     const expiresAt = issuedAt + this.expireMs;

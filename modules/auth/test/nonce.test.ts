@@ -25,6 +25,20 @@ t.test(
   },
 );
 
+t.test('a nonce stays valid after it left the recently-issued memory', async (t) => {
+  const now = 1_700_000_000_000;
+  const s = new NonceService(SECRET, 30_000, () => now);
+  const first = s.issue('sip.test');
+  const draws = new Set<string>();
+  // More than the remembered nonces and than one pool of random bytes.
+  for (let i = 0; i < 5000; i++) {
+    draws.add(s.issue('sip.test').slice(9, 20));
+  }
+  t.equal(draws.size, 5000, 'the random part never repeats across pool refills');
+  t.same(s.verify(first, 'sip.test'), { status: 'fresh', issuedAt: now, expiresAt: now + 30_000 });
+  t.same(s.verify(first, 'other.test'), { status: 'invalid' }, 'still bound to its realm');
+});
+
 t.test('tampered, truncated and foreign nonces are invalid', async (t) => {
   let now = 1_700_000_000_000;
   const s = new NonceService(SECRET, 30_000, () => now);
