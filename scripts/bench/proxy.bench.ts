@@ -4,16 +4,18 @@
  * and the proxy's CPU time per 1000 calls.
  *
  * The rate climbs in steps (BENCH_RATES, calls/s) held for BENCH_DURATION seconds each (default
- * 30); a step passes when sipp reports no failed call. BENCH_DIST=1 benchmarks the compiled
- * build (`npm run build` first) rather than the sources run through tsx. Prints one JSON line per step and a
- * summary line `{"bench":"call-rate","calls_per_sec":<highest passing rate>,"failed":0,...}`.
- * sipp and the proxy share the machine's cores, so the figure is a floor for the proxy alone.
+ * 30); a step passes when sipp reports no failed call and kept the rate (`kept_pace`).
+ * BENCH_DIST=1 benchmarks the compiled build (`npm run build` first) rather than the sources run
+ * through tsx. Prints one JSON line per step and a summary line
+ * `{"bench":"call-rate","calls_per_sec":<highest passing rate>,"failed":0,...}`. sipp and the
+ * proxy share the machine's cores, so the figure is a floor for the proxy alone.
  */
 import {
   cpuSeconds,
   exited,
   failedCalls,
   freePort,
+  keptPace,
   killOnSignal,
   SCENARIOS,
   sipp,
@@ -77,7 +79,8 @@ async function step(proxyPort: number, proxyPid: number, rate: number): Promise<
   uas.child.kill('SIGKILL');
   await exited(uas.child);
   const failed = failedCalls(uac.out());
-  const ok = code === 0 && failed === 0;
+  const paced = keptPace(seconds, DURATION);
+  const ok = code === 0 && failed === 0 && paced;
   process.stdout.write(
     JSON.stringify({
       bench: 'call-rate-step',
@@ -86,6 +89,7 @@ async function step(proxyPort: number, proxyPid: number, rate: number): Promise<
       failed,
       sipp_exit: code,
       seconds: Math.round(seconds * 10) / 10,
+      kept_pace: paced,
       proxy_cpu_s: Math.round(cpu * 100) / 100,
       cpu_s_per_1000_calls: Math.round((cpu / calls) * 1000 * 1000) / 1000,
       kernel_s_per_1000_calls: Math.round((sys / calls) * 1000 * 1000) / 1000,

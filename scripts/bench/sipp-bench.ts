@@ -147,3 +147,12 @@ export function round(x: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
 }
+
+/**
+ * Did sipp keep the rate? A step that took much longer than its duration sent fewer messages a
+ * second than asked (sipp was short of CPU): it must not count as holding that rate, even
+ * with no failure. Allowed: 10 % plus 2 s for the last calls to finish.
+ */
+export function keptPace(seconds: number, duration: number): boolean {
+  return seconds <= duration * 1.1 + 2;
+}
