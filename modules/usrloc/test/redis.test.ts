@@ -3,61 +3,12 @@
  * pipelines, a restart keeps every registration, expired bindings are cleaned at load, and a
  * Redis that goes away costs no write (queued, counted, retried).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
 import t from 'tap';
+import { HAVE_REDIS, REDIS_SERVER, startRedis } from '../../../test/helpers/redis-server.js';
 import { Redis } from 'ioredis';
 import { RedisPersistence } from '../persistence/redis.js';
 import { UsrlocService } from '../usrloc.js';
 import { EPOCH, input, start, type Started } from './helpers.js';
-
-const REDIS = '/usr/bin/redis-server';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
-
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn(
-    REDIS,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  );
-  const until = Date.now() + 5_000;
-  for (;;) {
-    const up = await new Promise<boolean>((resolve) => {
-      const c = connect(port, '127.0.0.1', () => {
-        c.destroy();
-        resolve(true);
-      });
-      c.on('error', () => {
-        resolve(false);
-      });
-    });
-    if (up) {
-      return child;
-    }
-    if (Date.now() > until) {
-      child.kill('SIGKILL');
-      throw new Error('redis-server did not start');
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function stopRedis(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) {
-    return;
-  }
-  const gone = new Promise((resolve) => child.once('exit', resolve));
-  process.kill(child.pid!, 'SIGKILL');
-  await gone;
-}
 
 const persistence = (u: Started): RedisPersistence => {
   if (!(u.api instanceof UsrlocService) || !(u.api.persistence instanceof RedisPersistence)) {
@@ -66,19 +17,19 @@ const persistence = (u: Started): RedisPersistence => {
   return u.api.persistence;
 };
 
-if (!existsSync(REDIS)) {
+if (!HAVE_REDIS) {
   t.test(
     'redis backend',
-    { skip: `${REDIS} is missing (apt-get install redis-server)` },
+    { skip: `${REDIS_SERVER} is missing (apt-get install redis-server)` },
     async () => {
       // skipped
     },
   );
 } else {
   t.test('redis backend', async (t) => {
-    const port = await freePort();
-    let server = await startRedis(port);
-    t.teardown(() => stopRedis(server));
+    let server = await startRedis();
+    const port = server.port;
+    t.teardown(() => server.stop());
     const url = `redis://127.0.0.1:${port}`;
     const params = { db_mode: 'redis', redis_url: url, redis_prefix: 't:', flush_interval: 1000 };
     const admin = new Redis(url);
@@ -146,7 +97,7 @@ if (!existsSync(REDIS)) {
       t.teardown(() => a.installed.destroy());
       a.api.save(input({ uri: 'sip:a@before' }));
       await a.api.flush();
-      await stopRedis(server);
+      await server.stop();
       a.api.save(input({ uri: 'sip:a@while-down' }));
       await t.rejects(a.api.flush(), 'a flush while Redis is down fails');
       t.equal(a.stats.value('usrloc:db_errors'), 1);
