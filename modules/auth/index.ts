@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { defineModule, type ModuleHost } from '../../src/module/index.js';
+import { defineModule, fieldCounter, type ModuleHost } from '../../src/module/index.js';
 import { Authenticator, newCounters } from './authorize.js';
 import { FileSubscriberStore } from './credentials/file.js';
 import { RedisSubscriberStore } from './credentials/redis.js';
@@ -60,62 +60,25 @@ export default function auth() {
       log?.info({ user, realm }, `auth: subscriber ${what}`);
     }),
     stats: {
-      auth_successes: {
-        kind: 'counter',
-        description: 'requests authorized',
-        read: () => counters.successes,
-        reset: () => {
-          counters.successes = 0;
-        },
-      },
-      auth_failures: {
-        kind: 'counter',
-        description: 'unknown user, wrong password or foreign nonce',
-        read: () => counters.failures,
-        reset: () => {
-          counters.failures = 0;
-        },
-      },
-      challenges: {
-        kind: 'counter',
-        description: '401/407 challenges sent',
-        read: () => counters.challenges,
-        reset: () => {
-          counters.challenges = 0;
-        },
-      },
-      stale_nonces: {
-        kind: 'counter',
-        description: 'right password on an expired or replayed nonce (stale=true)',
-        read: () => counters.stale,
-        reset: () => {
-          counters.stale = 0;
-        },
-      },
-      nc_replays: {
-        kind: 'counter',
-        description: 'nonce counts repeated or lowered (refused)',
-        read: () => counters.replays,
-        reset: () => {
-          counters.replays = 0;
-        },
-      },
-      bad_credentials: {
-        kind: 'counter',
-        description: 'malformed or unacceptable credentials',
-        read: () => counters.bad_credentials,
-        reset: () => {
-          counters.bad_credentials = 0;
-        },
-      },
-      store_errors: {
-        kind: 'counter',
-        description: 'subscriber lookups that failed',
-        read: () => counters.errors,
-        reset: () => {
-          counters.errors = 0;
-        },
-      },
+      auth_successes: fieldCounter(counters, 'successes', 'requests authorized'),
+      auth_failures: fieldCounter(
+        counters,
+        'failures',
+        'unknown user, wrong password or foreign nonce',
+      ),
+      challenges: fieldCounter(counters, 'challenges', '401/407 challenges sent'),
+      stale_nonces: fieldCounter(
+        counters,
+        'stale',
+        'right password on an expired or replayed nonce (stale=true)',
+      ),
+      nc_replays: fieldCounter(counters, 'replays', 'nonce counts repeated or lowered (refused)'),
+      bad_credentials: fieldCounter(
+        counters,
+        'bad_credentials',
+        'malformed or unacceptable credentials',
+      ),
+      store_errors: fieldCounter(counters, 'errors', 'subscriber lookups that failed'),
       subscribers: {
         kind: 'gauge',
         description: 'subscribers in the store (Redis: as last counted)',

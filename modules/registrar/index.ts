@@ -3,7 +3,7 @@
  *
  * Script functions: `save()`, `lookup([aor])`, `is_registered([aor])`. See README.md.
  */
-import { defineModule, type ScriptContext } from '../../src/module/index.js';
+import { defineModule, fieldCounter, type ScriptContext } from '../../src/module/index.js';
 import { RECEIVED_VAR, type UsrlocApi } from '../usrloc/api.js';
 import { AorError, canonicalAor, canonicalAorOf } from './aor.js';
 import { LookupResult, lookupContacts } from './lookup.js';
@@ -92,22 +92,12 @@ export default () => {
       },
     },
     stats: {
-      accepted_regs: {
-        kind: 'counter',
-        description: 'REGISTER requests accepted',
-        read: () => stats.accepted_regs,
-        reset: () => {
-          stats.accepted_regs = 0;
-        },
-      },
-      rejected_regs: {
-        kind: 'counter',
-        description: 'REGISTER requests refused (400, 420, 423, 503)',
-        read: () => stats.rejected_regs,
-        reset: () => {
-          stats.rejected_regs = 0;
-        },
-      },
+      accepted_regs: fieldCounter(stats, 'accepted_regs', 'REGISTER requests accepted'),
+      rejected_regs: fieldCounter(
+        stats,
+        'rejected_regs',
+        'REGISTER requests refused (400, 420, 423, 503)',
+      ),
     },
     init(host) {
       params = host.params;

@@ -36,6 +36,25 @@ export interface StatDefinition {
 }
 
 /**
+ * A resettable counter kept as a numeric field of the module's own object (`stats.hits++` on
+ * the hot path, no registry call): the statistic reads the field and a reset zeroes it.
+ */
+export function fieldCounter<K extends string>(
+  owner: Record<K, number>,
+  key: K,
+  description: string,
+): StatDefinition {
+  return {
+    kind: 'counter',
+    description,
+    read: () => owner[key],
+    reset: () => {
+      owner[key] = 0;
+    },
+  };
+}
+
+/**
  * A periodic job (expiry, keepalive pings, probing). `shtag`: the job acts only on data whose
  * sharing tag is active on this node (the cluster issues gate it; a single node is active for
  * every tag), so the manifest says which jobs a backup node leaves to the active one.

@@ -4,6 +4,7 @@
  */
 export {
   defineModule,
+  fieldCounter,
   type JobDefinition,
   type JobRun,
   type ModuleFactory,
