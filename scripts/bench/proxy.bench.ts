@@ -12,6 +12,8 @@
  */
 import {
   cpuSeconds,
+  DURATION,
+  envRates,
   exited,
   failedCalls,
   freePort,
@@ -23,10 +25,7 @@ import {
   stopProxy,
 } from './sipp-bench.js';
 
-const DURATION = Number(process.env['BENCH_DURATION'] ?? 30);
-const RATES = (process.env['BENCH_RATES'] ?? '250,500,1000,1500,2000,2500,3000,4000')
-  .split(',')
-  .map(Number);
+const RATES = envRates('BENCH_RATES', '250,500,1000,1500,2000,2500,3000,4000');
 
 async function step(proxyPort: number, proxyPid: number, rate: number): Promise<boolean> {
   const uasPort = await freePort();

@@ -24,6 +24,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   cpuSeconds,
+  DURATION,
+  envRates,
   exited,
   failedCalls,
   freePort,
@@ -37,11 +39,8 @@ import {
   stopProxy,
 } from './sipp-bench.js';
 
-const DURATION = Number(process.env['BENCH_DURATION'] ?? 30);
-const list = (name: string, def: string): number[] =>
-  (process.env[name] ?? def).split(',').map(Number);
-const RATES = list('BENCH_RATES', '2000,5000,8000,10000,12000,15000');
-const AUTH_RATES = list('BENCH_AUTH_RATES', '1000,2000,3000,4000,6000,8000');
+const RATES = envRates('BENCH_RATES', '2000,5000,8000,10000,12000,15000');
+const AUTH_RATES = envRates('BENCH_AUTH_RATES', '1000,2000,3000,4000,6000,8000');
 const CONTACTS = Number(process.env['BENCH_CONTACTS'] ?? 1_000_000);
 const PHASES = new Set((process.env['BENCH_PHASES'] ?? 'register,register-auth,memory').split(','));
 const PASSWORD = 'bench-secret';

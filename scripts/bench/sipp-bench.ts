@@ -14,6 +14,14 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const SCENARIOS = `${ROOT}test/e2e/scenarios/`;
 const CLK_TCK = 100;
 
+/** Seconds each rate step is held (BENCH_DURATION, default 30). */
+export const DURATION = Number(process.env['BENCH_DURATION'] ?? 30);
+
+/** A list of rates from the environment variable `name` (comma-separated), else `def`. */
+export function envRates(name: string, def: string): number[] {
+  return (process.env[name] ?? def).split(',').map(Number);
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
