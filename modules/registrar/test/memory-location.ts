@@ -10,30 +10,20 @@ import {
   type RemoveReason,
   type UsrlocApi,
 } from '../../usrloc/api.js';
+import { input } from '../../usrloc/test/helpers.js';
 
 /** A binding as the registrar would hand it to usrloc, for alice by default; `over` changes fields. */
 export function contactInput(uri: string, over: Partial<ContactInput> = {}): ContactInput {
-  return {
+  return input({
     aor: 'alice@example.com',
     uri,
-    received: null,
-    sourceAddress: '192.0.2.10',
     sourcePort: 5062,
-    protocol: 'udp',
     socket: null,
-    path: [],
     expires: 1_800_000_600_000,
-    q: 1,
     callId: 'c',
-    cseq: 1,
     userAgent: null,
-    instance: null,
-    regId: null,
-    flags: 0,
-    methods: null,
-    owner: null,
     ...over,
-  };
+  });
 }
 
 export class MemoryLocation implements UsrlocApi {

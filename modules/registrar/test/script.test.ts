@@ -5,15 +5,11 @@
  * is_registered(), and parameter checks at init.
  */
 import t from 'tap';
-import { EventBus } from '../../../src/core/events.js';
-import { LogLevels } from '../../../src/core/log-levels.js';
 import { silentLogger } from '../../../src/core/logger.js';
-import { Readiness } from '../../../src/core/readiness.js';
-import { StatsRegistry } from '../../../src/core/stats.js';
-import { MiRegistry } from '../../../src/mi/registry.js';
 import { defineModule, installModules } from '../../../src/module/index.js';
 import { ScriptRunner } from '../../../src/script/runner.js';
 import type { Routes } from '../../../src/script/routes.js';
+import { registries } from '../../../test/helpers/module-registries.js';
 import { harness, request, RX, settle } from '../../../test/helpers/proxy-fakes.js';
 import { ContactFlags, RECEIVED_VAR, type ContactInput } from '../../usrloc/api.js';
 import registrar from '../index.js';
@@ -27,16 +23,9 @@ const binding = (uri: string, over: Partial<ContactInput> = {}): ContactInput =>
 async function setup(routes: Routes, params: Record<string, unknown> = {}) {
   const ul = new MemoryLocation(() => NOW);
   const usrloc = defineModule({ name: 'usrloc', description: 'memory', init: () => ul });
-  const stats = new StatsRegistry();
-  const installed = await installModules([registrar(), usrloc], {
-    commands: new MiRegistry(),
-    stats,
-    events: new EventBus(),
-    loggers: new LogLevels(silentLogger),
-    readiness: new Readiness(),
-    params: { registrar: params },
-    wallTime: () => NOW,
-  });
+  const r = registries({ params: { registrar: params }, wallTime: () => NOW });
+  const stats = r.stats;
+  const installed = await installModules([registrar(), usrloc], r);
   const h = harness();
   const runner = new ScriptRunner(h.core, h.self, silentLogger);
   runner.setFunctions(installed.scriptFunctions, installed.names);

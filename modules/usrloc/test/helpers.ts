@@ -2,13 +2,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventBus, type RaisedEvent } from '../../../src/core/events.js';
-import { LogLevels } from '../../../src/core/log-levels.js';
+import type { EventBus, RaisedEvent } from '../../../src/core/events.js';
 import { silentLogger } from '../../../src/core/logger.js';
-import { Readiness } from '../../../src/core/readiness.js';
-import { StatsRegistry } from '../../../src/core/stats.js';
+import type { StatsRegistry } from '../../../src/core/stats.js';
 import { JsonRpcEngine } from '../../../src/mi/jsonrpc.js';
-import { MiRegistry } from '../../../src/mi/registry.js';
 import {
   installModules,
   type InstalledModules,
@@ -16,6 +13,7 @@ import {
   type SharingTags,
 } from '../../../src/module/index.js';
 import { FakeClock } from '../../../test/helpers/fake-clock.js';
+import { registries } from '../../../test/helpers/module-registries.js';
 import type { ContactInput, UsrlocApi } from '../api.js';
 import usrloc from '../index.js';
 
@@ -73,11 +71,16 @@ export interface StartOptions {
 /** Install usrloc (db_mode none unless params say otherwise) on a fake clock. */
 export async function start(o: StartOptions = {}): Promise<Started> {
   const clock = o.clock ?? new FakeClock(0);
-  const stats = new StatsRegistry();
-  const events = new EventBus();
-  const registry = new MiRegistry();
-  const seen: RaisedEvent[] = [];
   const wall = (): number => EPOCH + clock.now();
+  const r = registries({
+    clock,
+    wallTime: wall,
+    params: { usrloc: { db_mode: 'none', ...o.params } },
+    ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}),
+    ...(o.sharingTags !== undefined ? { sharingTags: o.sharingTags } : {}),
+  });
+  const { stats, events, commands: registry } = r;
+  const seen: RaisedEvent[] = [];
   let api: UsrlocApi | undefined;
   const installed = await installModules(
     [
@@ -96,18 +99,7 @@ export async function start(o: StartOptions = {}): Promise<Started> {
         },
       },
     ],
-    {
-      commands: registry,
-      stats,
-      events,
-      loggers: new LogLevels(silentLogger),
-      readiness: new Readiness(),
-      clock,
-      wallTime: wall,
-      params: { usrloc: { db_mode: 'none', ...o.params } },
-      ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}),
-      ...(o.sharingTags !== undefined ? { sharingTags: o.sharingTags } : {}),
-    },
+    r,
   );
   const engine = new JsonRpcEngine({ registry, logger: silentLogger });
   return {
