@@ -48,10 +48,8 @@ export class RequestTask {
   dst: string | null = null;
   /** q-value of the Request-URI branch. */
   ruriQ = 1;
-  /** Route set preloaded on the Request-URI branch only (a contact's Path), top first. */
-  ruriRoutes: readonly string[] | null = null;
-  /** Listen socket the Request-URI branch leaves from (a contact's), or null to choose. */
-  ruriSocket: string | null = null;
+  /** Route set and socket of the Request-URI branch only (a contact's Path and socket). */
+  private ruriExtras: BranchExtras | undefined = undefined;
   /** Targets added by `appendBranch`, consumed by the next relay. */
   readonly extraBranches: BranchTarget[] = [];
   /** `record_route()` was called: every branch gets our Record-Route. */
@@ -175,8 +173,7 @@ export class RequestTask {
     }
     this.ruriQ = q;
     this.dst = extra?.dst ?? null;
-    this.ruriRoutes = extra?.routes ?? null;
-    this.ruriSocket = extra?.socketId ?? null;
+    this.ruriExtras = extra;
   }
 
   /** Send this request to `uri` (an outbound proxy) whatever its Request-URI and Route say. */
@@ -226,12 +223,7 @@ export class RequestTask {
       tx.respond(createResponse(this.req, 100));
     }
     const first: BranchTarget = { uri: this.req.uri, dst: this.dst, q: this.ruriQ };
-    if (this.ruriRoutes !== null) {
-      first.routes = this.ruriRoutes;
-    }
-    if (this.ruriSocket !== null) {
-      first.socketId = this.ruriSocket;
-    }
+    applyExtras(first, this.ruriExtras);
     let targets: BranchTarget[] = [first];
     if (this.extraBranches.length > 0) {
       targets = targets.concat(this.extraBranches);
