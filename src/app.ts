@@ -309,7 +309,7 @@ export async function startTandem(
         sip: uac,
       },
     );
-    script.setFunctions(modules.scriptFunctions, modules.names);
+    script.setFunctions(modules.scriptFunctions, modules.names, modules.looseRouteHooks);
     webhooks.start();
     await script.load(config.script);
     await transport.start();

@@ -17,6 +17,7 @@ import type { Logger } from '../core/logger.js';
 import type { ReadinessSource } from '../core/readiness.js';
 import type { StatCell, StatKind } from '../core/stats.js';
 import type { UacRequest, UacResult } from '../proxy/uac.js';
+import type { ScriptContext } from '../script/context.js';
 import type { ScriptFunctionImpl } from '../script/functions.js';
 import type { SendTarget } from '../transport/types.js';
 import type { MiCommandDefinition } from './mi-types.js';
@@ -130,6 +131,12 @@ export interface ModuleManifest<P = unknown> {
   readonly depends?: readonly string[];
   /** Script functions, called from the routing script as `ctx.<name>(...)`. */
   readonly script?: Readonly<Record<string, ScriptFunctionImpl>>;
+  /**
+   * Runs when the script's `loose_route()` removed this proxy's own Route entry from a request
+   * (OpenSIPS rr callbacks): a sequential request of a dialog we record-routed, whose Route
+   * parameters `ctx.route_param()` reads. The dialog module matches requests to dialogs here.
+   */
+  readonly looseRoute?: (ctx: ScriptContext) => void;
   readonly mi?: readonly MiCommandDefinition[];
   readonly stats?: Readonly<Record<string, StatDefinition>>;
   readonly events?: Readonly<Record<string, EventDefinition>>;
@@ -177,7 +184,9 @@ export function defineModule<P, M extends ModuleManifest<P>>(manifest: M & Modul
     if (!COMMAND_NAME.test(cmd.name)) {
       fail(`MI command name "${cmd.name}" is not [A-Za-z][A-Za-z0-9_]*`);
     }
-    for (const alias of [cmd.name, ...(cmd.aliases ?? [])]) {
+    // An alias may repeat the name (`profile_get_size`: the global name OpenSIPS uses is the
+    // command's own); the registry adds it once.
+    for (const alias of new Set([cmd.name, ...(cmd.aliases ?? [])])) {
       if (names.has(alias)) {
         fail(`MI name "${alias}" is declared twice`);
       }

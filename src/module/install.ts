@@ -13,6 +13,7 @@ import type { LogLevels } from '../core/log-levels.js';
 import type { Logger } from '../core/logger.js';
 import type { Readiness } from '../core/readiness.js';
 import type { StatCell, StatsRegistry } from '../core/stats.js';
+import type { ScriptContext } from '../script/context.js';
 import type { ScriptFunctionEntry } from '../script/functions.js';
 import type { ModuleHost, ModuleManifest, SipOriginator } from './define-module.js';
 import { JobRunner } from './jobs.js';
@@ -60,6 +61,8 @@ export interface InstalledModules {
   readonly names: readonly string[];
   /** Every module's script functions by name. */
   readonly scriptFunctions: ReadonlyMap<string, ScriptFunctionEntry>;
+  /** The modules' `looseRoute` hooks, in load order. */
+  readonly looseRouteHooks: readonly ((ctx: ScriptContext) => void)[];
   destroy(): Promise<void>;
 }
 
@@ -134,7 +137,15 @@ export async function installModules(
     }
     inited.push({ m, jobs });
   }
-  return { names: ordered.map((m) => m.name), scriptFunctions: functions, destroy };
+  const looseRouteHooks = ordered.flatMap((m) =>
+    m.looseRoute === undefined ? [] : [m.looseRoute],
+  );
+  return {
+    names: ordered.map((m) => m.name),
+    scriptFunctions: functions,
+    looseRouteHooks,
+    destroy,
+  };
 }
 
 function declare(m: ModuleManifest, r: ModuleRegistries): Map<string, StatCell> {

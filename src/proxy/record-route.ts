@@ -17,10 +17,19 @@ export function recordRouteValue(socket: SocketInfo, extraParams = ''): string {
  * field values ... one for each interface", each marked `r2=on`, when the request leaves through
  * a socket other than the one it came in on (another transport, family or address). The value
  * nearest the callee (on top) names the outgoing socket, the one below it the incoming socket.
+ * `params` (`;did=...`, OpenSIPS `add_rr_param`) go into each value: later requests of the
+ * dialog may route on either one.
  */
-export function recordRouteValues(inbound: SocketInfo, outbound: SocketInfo): string[] {
+export function recordRouteValues(
+  inbound: SocketInfo,
+  outbound: SocketInfo,
+  params = '',
+): string[] {
   if (inbound.id === outbound.id) {
-    return [recordRouteValue(outbound)];
+    return [recordRouteValue(outbound, params)];
   }
-  return [recordRouteValue(inbound, ';r2=on'), recordRouteValue(outbound, ';r2=on')];
+  return [
+    recordRouteValue(inbound, `;r2=on${params}`),
+    recordRouteValue(outbound, `;r2=on${params}`),
+  ];
 }

@@ -23,6 +23,20 @@ export type ReplyHandler = (res: SipResponse, branch: Branch) => boolean | undef
 /** Sees each branch copy before it is sent (OpenSIPS `branch_route`); false drops it. */
 export type BranchHandler = (copy: SipRequest, branch: Branch) => boolean | Promise<boolean>;
 
+/**
+ * A module's view of one transaction (OpenSIPS tm callbacks, as the dialog module uses them):
+ * each branch copy before it is sent, each response a branch receives, and each final response
+ * that goes upstream whatever produced it (a branch, the script, a CANCEL, Timer C).
+ */
+export interface TransactionWatcher {
+  /** A branch copy, before its branch route, Via and Record-Route; may rewrite it. */
+  branch?(copy: SipRequest, branch: Branch): void;
+  /** A response of a branch, our Via removed, before the reply route and forwarding. */
+  response?(res: SipResponse, branch: Branch): void;
+  /** A final response sent upstream (for INVITE every 2xx of a forked request). */
+  final?(res: SipResponse): void;
+}
+
 /** What a task and its response context need from the proxy core. */
 export interface ForwardingHost {
   readonly transport: TransportPort;
@@ -54,6 +68,10 @@ export class RequestTask {
   readonly extraBranches: BranchTarget[] = [];
   /** `record_route()` was called: every branch gets our Record-Route. */
   recordRouted = false;
+  /** Parameters added to our Record-Route values (`;did=...`, OpenSIPS `add_rr_param`). */
+  rrParams = '';
+  /** Modules watching this transaction (null: none, the usual case). */
+  watchers: TransactionWatcher[] | null = null;
   failureHandler: FailureHandler | null = null;
   replyHandler: ReplyHandler | null = null;
   branchHandler: BranchHandler | null = null;
@@ -128,8 +146,49 @@ export class RequestTask {
     }
     if (status >= 200) {
       this.replied = true;
+      if (this.context === null) {
+        this.notifyFinal(res);
+      }
     }
     return true;
+  }
+
+  /** Watch this transaction (see {@link TransactionWatcher}). */
+  watch(w: TransactionWatcher): void {
+    (this.watchers ??= []).push(w);
+  }
+
+  /** @internal Tell the watchers about a final response sent upstream. */
+  notifyFinal(res: SipResponse): void {
+    for (const w of this.watchers ?? []) {
+      w.final?.(res);
+    }
+  }
+
+  /**
+   * End the request from outside (MI `dlg_end_dlg` on an early dialog): CANCEL every pending
+   * branch (RFC 3261 §16.10 as if the caller had cancelled), so the caller gets 487. False when
+   * nothing is pending any more.
+   */
+  cancel(): boolean {
+    const ctx = this.context;
+    if (ctx === null || ctx.finalSent || ctx.pending() === 0) {
+      return false;
+    }
+    ctx.cancelAll();
+    return true;
+  }
+
+  /**
+   * A parameter of our own Route entry that `loose_route()` removed (OpenSIPS
+   * `check_route_param` / `$rr_params`): its value, '' for a flag, null when absent.
+   */
+  routeParam(name: string): string | null {
+    const uri = this.routing?.selfRoute ?? null;
+    if (uri === null) {
+      return null;
+    }
+    return uri.params.has(name) ? (uri.params.get(name) ?? '') : null;
   }
 
   /**
@@ -142,6 +201,11 @@ export class RequestTask {
     return r.removedSelf || r.strictRouted || this.req.has('route');
   }
 
+  /** `loose_route()` removed an entry of ours: its parameters are known (see {@link routeParam}). */
+  get routeParamsKnown(): boolean {
+    return (this.routing?.selfRoute ?? null) !== null;
+  }
+
   private preprocess(): RoutePreprocessResult {
     this.routing ??= preprocessRoute(this.req, this.host.self);
     return this.routing;
@@ -150,6 +214,11 @@ export class RequestTask {
   /** Add our Record-Route to every branch (RFC 3261 §16.6 item 4; double per RFC 5658). */
   recordRoute(): void {
     this.recordRouted = true;
+  }
+
+  /** Add `;name=value` (or `;name`) to our Record-Route values. */
+  addRecordRouteParam(name: string, value?: string): void {
+    this.rrParams += value === undefined ? `;${name}` : `;${name}=${value}`;
   }
 
   /**

@@ -39,6 +39,8 @@ export interface Branch {
   final: SipResponse | null;
   timerC: TimerHandle | null;
   cancelled: boolean;
+  /** Id of the socket the current attempt was sent from (null before the first). */
+  socketId: string | null;
 }
 
 export class ResponseContext {
@@ -163,6 +165,7 @@ export class ResponseContext {
       final: null,
       timerC: null,
       cancelled: false,
+      socketId: null,
     };
     this.branches.push(branch);
     const req = this.task.req;
@@ -181,6 +184,9 @@ export class ResponseContext {
       }
       // §16.6 item 3: Max-Forwards decremented, or added as 70 - 1.
       copy.decrementMaxForwards(this.host.maxForwards);
+      for (const w of this.task.watchers ?? []) {
+        w.branch?.(copy, branch);
+      }
       // §16.6 item 6: a strict router next: rewrite the copy's Request-URI and Route.
       const strict = applyStrictRoute(copy);
       if (this.task.branchHandler !== null) {
@@ -260,8 +266,9 @@ export class ResponseContext {
         continue;
       }
       const copy = copyRequest(base);
+      branch.socketId = socket.id;
       if (this.task.recordRouted) {
-        for (const rr of recordRouteValues(this.task.rx.socket, socket)) {
+        for (const rr of recordRouteValues(this.task.rx.socket, socket, this.task.rrParams)) {
           copy.addRecordRoute(rr);
         }
       }
@@ -310,6 +317,9 @@ export class ResponseContext {
     res.popVia();
     if (res.vias().length === 0) {
       return; // §16.7 item 3: no Via left: the response was for this element
+    }
+    for (const w of this.task.watchers ?? []) {
+      w.response?.(res, branch);
     }
     const status = res.status;
     if (status < 200) {
@@ -446,6 +456,9 @@ export class ResponseContext {
 
   /** Send a final response upstream through the server transaction. */
   forwardFinal(res: SipResponse): void {
+    if (this.task.watchers !== null) {
+      this.task.notifyFinal(res);
+    }
     const sent = this.serverTx.respond(res);
     if (!sent && res.status >= 200 && res.status < 300 && this.task.req.method === 'INVITE') {
       // RFC 6026 §8.5: further 2xx responses from other branches go straight to the transport.

@@ -21,6 +21,11 @@ export interface RoutePreprocessResult {
    * the Request-URI): it was replaced by the last Route value.
    */
   strictRouted: boolean;
+  /**
+   * The first of our own entries removed (the one our Record-Route put there), with the
+   * parameters a module added to it (`did`); null when none was.
+   */
+  selfRoute: SipUri | null;
 }
 
 /** True when the URI is a SIP URI that we would have put into a Record-Route. */
@@ -55,6 +60,7 @@ export function preprocessRoute(req: SipRequest, self: SelfAddresses): RoutePrep
   // that value from the request." With RFC 5658 double Record-Route, the next entry may be ours
   // too (the other interface): remove it as well.
   let removedSelf = false;
+  let selfRoute: SipUri | null = null;
   for (let i = 0; i < 2; i++) {
     const first = req.routes()[0];
     if (first === undefined || !isSelfSip(first.uri, self)) {
@@ -62,8 +68,12 @@ export function preprocessRoute(req: SipRequest, self: SelfAddresses): RoutePrep
     }
     req.popRoute();
     removedSelf = true;
+    selfRoute ??= first.uri;
   }
-  return { removedSelf, strictRouted };
+  if (selfRoute === null && strictRouted && isSelfSip(ruri, self)) {
+    selfRoute = ruri; // a strict router put our Record-Route URI into the Request-URI
+  }
+  return { removedSelf, strictRouted, selfRoute };
 }
 
 /** Replace the whole Route set (one value per line keeps later pops cheap). */

@@ -81,7 +81,7 @@ function sendStateless(
       continue;
     }
     if (task.recordRouted) {
-      for (const rr of recordRouteValues(task.rx.socket, socket)) {
+      for (const rr of recordRouteValues(task.rx.socket, socket, task.rrParams)) {
         copy.addRecordRoute(rr);
       }
     }

@@ -7,7 +7,7 @@ import type { Logger } from '../core/logger.js';
 import { parseUri, type SipRequest, type SipResponse } from '../sip/index.js';
 import type { RequestTask } from '../proxy/request-task.js';
 import type { SelfAddresses } from '../proxy/self.js';
-import type { BranchExtras } from '../proxy/request-task.js';
+import type { BranchExtras, TransactionWatcher } from '../proxy/request-task.js';
 import type { Protocol, ReceiveInfo } from '../transport/types.js';
 import type { ScriptFunctions } from './functions.js';
 
@@ -18,6 +18,8 @@ export interface RouteTable {
   armBranch(task: RequestTask, name: string, ctx: ScriptContext): void;
   /** Is the module loaded (its script functions available)? */
   hasModule(name: string): boolean;
+  /** `loose_route()` removed our own Route entry: run the modules' hooks (dialog matching). */
+  looseRouted(ctx: ScriptContext): void;
 }
 
 /** Modules' script functions (src/script/functions.ts) are methods of every context. */
@@ -39,6 +41,8 @@ export interface BranchOptions {
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class ScriptContext {
   private childLog: Logger | null = null;
+  /** The loose-route hooks ran for this request (they run once, whatever the script calls). */
+  private looseRouteSeen = false;
 
   constructor(
     protected readonly task: RequestTask,
@@ -121,14 +125,49 @@ export class ScriptContext {
     return this.task.reply(code, reason, headers);
   }
 
-  /** RFC 3261 §16.4 route preprocessing; true when the request is routed by its Route set. */
+  /**
+   * RFC 3261 §16.4 route preprocessing; true when the request is routed by its Route set. When
+   * our own entry was removed, modules that follow dialogs (dialog) see the request then.
+   */
   loose_route(): boolean {
-    return this.task.looseRoute();
+    const routed = this.task.looseRoute();
+    if (this.task.routeParamsKnown && !this.looseRouteSeen) {
+      this.looseRouteSeen = true;
+      this.routes.looseRouted(this);
+    }
+    return routed;
   }
 
-  /** Record-Route this request (RFC 3261 §16.6 item 4). */
-  record_route(): void {
+  /** Record-Route this request (RFC 3261 §16.6 item 4), with `params` added to our entry. */
+  record_route(params?: string): void {
     this.task.recordRoute();
+    if (params !== undefined) {
+      this.task.rrParams += params.startsWith(';') ? params : `;${params}`;
+    }
+  }
+
+  /** Add `;name[=value]` to our Record-Route (OpenSIPS `add_rr_param`). */
+  add_rr_param(name: string, value?: string): void {
+    this.task.addRecordRouteParam(name, value);
+  }
+
+  /**
+   * A parameter of our Route entry that `loose_route()` removed (OpenSIPS `check_route_param`):
+   * its value, '' for a flag parameter, null when absent or no entry of ours was removed.
+   */
+  route_param(name: string): string | null {
+    return this.task.routeParam(name);
+  }
+
+  /**
+   * Watch this request's transaction (OpenSIPS tm callbacks, for modules): its branch copies,
+   * the responses they get, the final responses sent upstream. The handle cancels its pending
+   * branches (the caller then gets 487).
+   */
+  watch_transaction(w: TransactionWatcher): { cancel(): boolean } {
+    this.task.watch(w);
+    const task = this.task;
+    return { cancel: () => task.cancel() };
   }
 
   /** Add a parallel or serial (by q) target (RFC 3261 §16.5). */

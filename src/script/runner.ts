@@ -78,6 +78,13 @@ export function checkRoutes(value: unknown, file: string): Routes {
   return value as Routes;
 }
 
+/**
+ * A module's hook run when `loose_route()` removed our own Route entry (OpenSIPS rr callbacks):
+ * the dialog module matches sequential requests there. A hook that throws fails the request
+ * like the script would.
+ */
+export type LooseRouteHook = (ctx: ScriptContext) => void;
+
 /** The context classes of one runner: the core's, with the modules' functions on top. */
 type ContextClass = new (...args: ConstructorParameters<typeof ScriptContext>) => ScriptContext;
 type FailureContextClass = new (
@@ -93,6 +100,7 @@ export class ScriptRunner implements RouteTable {
   private generation = 0;
   private intervals: NodeJS.Timeout[] = [];
   private unsubscribe: (() => void)[] = [];
+  private looseRouteHooks: readonly LooseRouteHook[] = [];
   /** Event handlers that threw or rejected (`script:event_errors`). */
   readonly stats = { event_errors: 0 };
 
@@ -111,8 +119,10 @@ export class ScriptRunner implements RouteTable {
   setFunctions(
     table: ReadonlyMap<string, ScriptFunctionEntry>,
     modules: readonly string[] = [],
+    looseRouteHooks: readonly LooseRouteHook[] = [],
   ): void {
     this.modules = new Set(modules);
+    this.looseRouteHooks = looseRouteHooks;
     const fail = (why: string): never => {
       throw new CoreError('TANDEM_ERR_MODULE', why);
     };
@@ -253,6 +263,12 @@ export class ScriptRunner implements RouteTable {
 
   hasModule(name: string): boolean {
     return this.modules.has(name);
+  }
+
+  looseRouted(ctx: ScriptContext): void {
+    for (const hook of this.looseRouteHooks) {
+      hook(ctx);
+    }
   }
 
   armFailure(task: RequestTask, name: string): void {

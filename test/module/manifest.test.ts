@@ -157,7 +157,14 @@ t.test('defineModule refuses bad names, recipes and handlers', async (t) => {
     [{ name: 'Bad', description: '' }, /lower-case/],
     [{ name: 'm', description: '', mi: [{ name: 'a-b', description: '', handler }] }, /is not/],
     [
-      { name: 'm', description: '', mi: [{ name: 'a', aliases: ['a'], description: '', handler }] },
+      {
+        name: 'm',
+        description: '',
+        mi: [
+          { name: 'a', description: '', handler },
+          { name: 'b', aliases: ['a'], description: '', handler },
+        ],
+      },
       /"a" is declared twice/,
     ],
     [{ name: 'm', description: '', mi: [{ name: 'a', description: '' }] }, /has no handler/],
