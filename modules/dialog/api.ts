@@ -45,6 +45,12 @@ export interface DialogLeg {
   readonly routeSet: readonly string[];
   /** Highest CSeq number seen in requests from this side (0: none yet). */
   readonly cseq: number;
+  /**
+   * Requests this proxy originated towards this side (in-dialog pings): the side's view of the
+   * other's CSeq is ahead by this much, so requests forwarded to it have their CSeq raised by it
+   * and the responses lowered back (RFC 3261 §12.2.2: a lower CSeq would be refused with 500).
+   */
+  readonly sent: number;
   /** Our listen socket (id) facing the side. */
   readonly socket: string | null;
   /** Where the side's messages came from: `proto:ip:port` (the CDR's caller/callee address). */

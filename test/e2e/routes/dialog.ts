@@ -1,0 +1,40 @@
+/**
+ * e2e: every initial INVITE becomes a dialog with a CDR, counted in the profiles `calls` and
+ * `caller/<From user>`. DLG_FLAGS (default `B`) are the create_dialog flags, DLG_TIMEOUT (s)
+ * the dialog timeout when set.
+ */
+import { defineRoutes } from '../../../src/script/index.js';
+
+export default defineRoutes({
+  async request(ctx) {
+    if (ctx.has_totag()) {
+      if (ctx.loose_route()) {
+        await ctx.t_relay();
+      } else if (!ctx.is_method('ACK')) {
+        ctx.reply(404, 'Not Here');
+      }
+      return;
+    }
+    if (ctx.is_method('CANCEL')) {
+      await ctx.relay();
+      return;
+    }
+    ctx.loose_route();
+    if (ctx.is_method('INVITE')) {
+      ctx.create_dialog(process.env['DLG_FLAGS'] ?? 'B');
+      const timeout = process.env['DLG_TIMEOUT'];
+      if (timeout !== undefined) {
+        ctx.set_dlg_timeout(Number(timeout));
+      }
+      ctx.set_dlg_profile('calls');
+      const from = ctx.msg.from().uri;
+      ctx.set_dlg_profile('caller', from.kind === 'sip' ? (from.user ?? '') : '');
+      if (ctx.has_module('acc')) {
+        ctx.do_accounting('cdr');
+      }
+    }
+    if (!(await ctx.t_relay())) {
+      ctx.reply(503, 'Unreachable');
+    }
+  },
+});
