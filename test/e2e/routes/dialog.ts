@@ -1,7 +1,7 @@
 /**
  * e2e: every initial INVITE becomes a dialog with a CDR, counted in the profiles `calls` and
- * `caller/<From user>`. DLG_FLAGS (default `B`) are the create_dialog flags, DLG_TIMEOUT (s)
- * the dialog timeout when set.
+ * `caller/<From user>`. The Request-URI parameters `dlg_flags` (default `B`) and `dlg_timeout`
+ * (seconds) give the create_dialog flags and the timeout, so one proxy serves every test.
  */
 import { defineRoutes } from '../../../src/script/index.js';
 
@@ -21,9 +21,11 @@ export default defineRoutes({
     }
     ctx.loose_route();
     if (ctx.is_method('INVITE')) {
-      ctx.create_dialog(process.env['DLG_FLAGS'] ?? 'B');
-      const timeout = process.env['DLG_TIMEOUT'];
-      if (timeout !== undefined) {
+      const ruri = ctx.msg.requestUri();
+      const params = ruri.kind === 'sip' ? ruri.params : new Map<string, string | null>();
+      ctx.create_dialog(params.get('dlg_flags') ?? 'B');
+      const timeout = params.get('dlg_timeout');
+      if (timeout !== undefined && timeout !== null) {
         ctx.set_dlg_timeout(Number(timeout));
       }
       ctx.set_dlg_profile('calls');
