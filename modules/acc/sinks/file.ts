@@ -57,6 +57,7 @@ export class FileSink implements CdrSink {
     try {
       await this.prepare();
       while (done < lines.length) {
+        await this.ensureOpen();
         // The lines that fit in the current file; none fit a non-empty full file: rotate.
         let bytes = 0;
         let end = done;

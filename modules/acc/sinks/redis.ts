@@ -25,6 +25,8 @@ export interface RedisSinkOptions {
 }
 
 const LOG_EVERY_MS = 10_000;
+/** How long a write waits for a connection under way before failing (and being retried). */
+const READY_WAIT_MS = 2_000;
 
 export class RedisSink implements CdrSink {
   readonly description: string;
@@ -52,6 +54,11 @@ export class RedisSink implements CdrSink {
   }
 
   async write(batch: readonly Cdr[]): Promise<void> {
+    try {
+      await this.ready();
+    } catch (err) {
+      throw new SinkWriteError(0, err);
+    }
     const m = this.client.multi();
     for (const c of batch) {
       m.xadd(this.opts.stream, ...this.trim, '*', ...cdrFieldValues(c));
@@ -72,6 +79,28 @@ export class RedisSink implements CdrSink {
     if (first >= 0) {
       throw new SinkWriteError(first, replies[first]![0]);
     }
+  }
+
+  /**
+   * Wait (a bounded while) for a connection being made: at start and at a clean stop, a write
+   * would otherwise fail only because the client has not finished connecting.
+   */
+  private ready(): Promise<void> {
+    if (this.client.status === 'ready') {
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.client.off('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.client.off('ready', done);
+        reject(new Error(`redis is not connected (${this.client.status})`));
+      }, READY_WAIT_MS);
+      this.client.on('ready', done);
+    });
   }
 
   close(): Promise<void> {
