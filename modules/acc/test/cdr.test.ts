@@ -2,6 +2,7 @@
  * The CDR shape (answered, missed, a record without an end time), its Redis field list, the
  * bounded set of recent dialog ids, and the queue's handling of a partly written batch.
  */
+import { readFile } from 'node:fs/promises';
 import t from 'tap';
 import { silentLogger } from '../../../src/core/logger.js';
 import { buildCdr, CDR_FIELDS, cdrFieldValues, isMissed, RecentIds, type Cdr } from '../cdr.js';
@@ -120,4 +121,14 @@ t.test('the queue keeps what a failed write did not store, in order', async (t) 
   t.equal(q.stats.written, 4);
   await q.tick();
   await q.close();
+});
+
+t.test('the README example lines have the record shape', async (t) => {
+  const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+  const block = /```jsonl\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+  const lines = block.split('\n').filter((l) => l.length > 0);
+  t.equal(lines.length, 2);
+  for (const l of lines) {
+    t.same(Object.keys(JSON.parse(l) as object), CDR_FIELDS);
+  }
 });

@@ -133,6 +133,21 @@ t.test('no CDR where the sharing tag is not active; never two for one dialog', a
     ['o1'],
   );
   t.equal(a.stats.value('acc:cdrs'), 1);
+  // reset_statistics zeroes every counter; the queued gauge is not resettable.
+  const reset = a.stats.lookup('acc:').map((e) => [e.fullName, a.stats.reset(e)]);
+  t.same(Object.fromEntries(reset), {
+    'acc:cdrs': true,
+    'acc:missed_calls': true,
+    'acc:skipped': true,
+    'acc:duplicates': true,
+    'acc:sink_errors': true,
+    'acc:dropped': true,
+    'acc:queued': false,
+  });
+  t.same(
+    a.stats.lookup('acc:').map((e) => a.stats.value(e.fullName)),
+    [0, 0, 0, 0, 0, 0, 0],
+  );
 });
 
 t.test('a clean stop writes what is queued; ends after it are ignored', async (t) => {
