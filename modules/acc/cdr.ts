@@ -129,8 +129,14 @@ export function cdrFieldValues(c: Cdr): string[] {
  */
 export class RecentIds {
   private readonly ids = new Set<string>();
+  // Insertion order in a ring: evicting through the Set's own iterator would be O(n) per add,
+  // as V8 iterators walk past the deleted entries at the front until the table is rebuilt.
+  private readonly ring: (string | undefined)[];
+  private next = 0;
 
-  constructor(private readonly limit: number) {}
+  constructor(private readonly limit: number) {
+    this.ring = new Array<string | undefined>(limit);
+  }
 
   get size(): number {
     return this.ids.size;
@@ -141,14 +147,13 @@ export class RecentIds {
     if (this.ids.has(id)) {
       return false;
     }
-    this.ids.add(id);
-    if (this.ids.size > this.limit) {
-      // A Set iterates in insertion order: the first is the oldest.
-      const oldest = this.ids.values().next();
-      if (oldest.done !== true) {
-        this.ids.delete(oldest.value);
-      }
+    const oldest = this.ring[this.next];
+    if (oldest !== undefined) {
+      this.ids.delete(oldest);
     }
+    this.ring[this.next] = id;
+    this.next = (this.next + 1) % this.limit;
+    this.ids.add(id);
     return true;
   }
 }
