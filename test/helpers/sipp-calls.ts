@@ -31,6 +31,7 @@ export async function uas(
     keys: { proxy: `127\\.0\\.0\\.1:${String(proxyPort)}`, ...o.keys },
     pauseMs: o.pauseMs ?? 200,
     ...(o.timeoutSec !== undefined ? { timeoutSec: o.timeoutSec } : {}),
+    ...(o.calls !== undefined ? { calls: o.calls } : {}),
   });
   await waitListening(port, transport);
   const uri = `sip:callee@127.0.0.1:${String(port)}${transport === 'tcp' ? ';transport=tcp' : ''}`;
