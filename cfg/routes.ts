@@ -10,10 +10,13 @@
  *   480 when none accepts the method); INVITEs from local users are authenticated (407) when
  *   `auth` is loaded.
  * - Initial INVITE, SUBSCRIBE and REFER are record-routed so the dialog keeps passing through us.
+ * - Initial INVITEs are tracked as dialogs when `dialog` is loaded (BYE to both sides when a
+ *   call outlives its timeout) and billed when `acc` is loaded (a CDR per call, a missed-call
+ *   record for calls that fail or are cancelled).
  * - Everything else is relayed statefully to its Request-URI.
  *
- * The embedded default (cfg/tandem.yaml) loads usrloc and registrar but not auth, so `npm start`
- * works without provisioning subscribers.
+ * The embedded default (cfg/tandem.yaml) loads usrloc, registrar, dialog and acc but not auth,
+ * so `npm start` works without provisioning subscribers.
  */
 import { defineRoutes, type ScriptContext } from '../src/script/index.js';
 
@@ -117,6 +120,14 @@ export default defineRoutes({
       if (found < 0) {
         ctx.reply(480, 'Temporarily Unavailable');
         return;
+      }
+    }
+    if (ctx.is_method('INVITE') && ctx.has_module('dialog')) {
+      // Track the call (dialog, which also record-routes it): BYE both sides when it outlives
+      // its timeout; and bill it when acc is loaded (one CDR, or a missed-call record).
+      ctx.create_dialog('B');
+      if (ctx.has_module('acc')) {
+        ctx.do_accounting('cdr');
       }
     }
     if (ctx.is_method('INVITE', 'SUBSCRIBE', 'REFER')) {
