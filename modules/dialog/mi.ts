@@ -11,6 +11,7 @@ import {
   type MiParams,
   type MiValue,
 } from '../../src/module/index.js';
+import type { DialogLeg } from './api.js';
 import type { Dialog } from './dialog.js';
 import { Profiles } from './profiles.js';
 import type { DialogService } from './service.js';
@@ -135,6 +136,18 @@ function inProfile(svc: DialogService, p: MiParams): Dialog[] {
   );
 }
 
+/** One side's fields, `caller_*` or `callee_*`. */
+function legFields(side: 'caller' | 'callee', l: DialogLeg): Record<string, MiValue> {
+  return {
+    [`${side}_tag`]: l.tag ?? '',
+    [`${side}_contact`]: l.contact,
+    [`${side}_cseq`]: String(l.cseq),
+    [`${side}_route_set`]: l.routeSet.join(','),
+    [`${side}_bind_addr`]: l.socket ?? '',
+    [`${side}_source`]: l.source ?? '',
+  };
+}
+
 /** One dialog as OpenSIPS's dlg_list prints it (times in seconds since the epoch). */
 function describe(d: Dialog, ctx: boolean): Record<string, MiValue> {
   const out: Record<string, MiValue> = {
@@ -148,18 +161,8 @@ function describe(d: Dialog, ctx: boolean): Record<string, MiValue> {
     from_uri: d.caller.uri,
     to_uri: d.callee.uri,
     sharing_tag: d.sharingTag,
-    caller_tag: d.caller.tag ?? '',
-    caller_contact: d.caller.contact,
-    caller_cseq: String(d.caller.cseq),
-    caller_route_set: d.caller.routeSet.join(','),
-    caller_bind_addr: d.caller.socket ?? '',
-    caller_source: d.caller.source ?? '',
-    callee_tag: d.callee.tag ?? '',
-    callee_contact: d.callee.contact,
-    callee_cseq: String(d.callee.cseq),
-    callee_route_set: d.callee.routeSet.join(','),
-    callee_bind_addr: d.callee.socket ?? '',
-    callee_source: d.callee.source ?? '',
+    ...legFields('caller', d.caller),
+    ...legFields('callee', d.callee),
   };
   if (ctx) {
     out['context'] = {

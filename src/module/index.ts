@@ -14,6 +14,7 @@ export {
   type StatDefinition,
 } from './define-module.js';
 export { standaloneSharingTags, type SharingTags } from './sharing-tags.js';
+export { endsWithNewline, fileSize, syncDir } from './files.js';
 export { loadModules, DEFAULT_MODULE_PATH } from './loader.js';
 export { orderModules, parseModuleParams } from './order.js';
 export {

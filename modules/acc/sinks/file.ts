@@ -13,7 +13,7 @@
  */
 import { mkdir, open, rename, stat, type FileHandle } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import type { Logger } from '../../../src/module/index.js';
+import { endsWithNewline, fileSize, syncDir, type Logger } from '../../../src/module/index.js';
 import type { Cdr } from '../cdr.js';
 import { SinkWriteError, type CdrSink } from './types.js';
 
@@ -171,7 +171,7 @@ export class FileSink implements CdrSink {
   private async freeName(day: string): Promise<string> {
     for (let n = 1; ; n++) {
       const name = join(this.opts.dir, `${this.stem}.${day}.${String(n)}${this.ext}`);
-      if (!(await exists(name))) {
+      if ((await fileSize(name)) === null) {
         return name;
       }
     }
@@ -181,32 +181,4 @@ export class FileSink implements CdrSink {
 /** `YYYY-MM-DD` of a wall-clock time, in UTC. */
 export function utcDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      return false;
-    }
-    throw err;
-  }
-}
-
-async function endsWithNewline(h: FileHandle, size: number): Promise<boolean> {
-  const b = Buffer.alloc(1);
-  await h.read(b, 0, 1, size - 1);
-  return b[0] === 0x0a;
-}
-
-async function syncDir(dir: string): Promise<void> {
-  // The rename is durable only once the directory entry is on disk.
-  const d = await open(dir, 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
 }

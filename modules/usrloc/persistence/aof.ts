@@ -15,10 +15,10 @@
  * complete file.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Logger } from '../../../src/module/index.js';
+import { endsWithNewline, fileSize, syncDir, type Logger } from '../../../src/module/index.js';
 import { decodeRecord } from '../record.js';
 import {
   newStats,
@@ -302,32 +302,5 @@ function checkHeader(line: string, path: string): void {
     throw new Error(
       `${path} has format version ${String(o['version'])}; this build reads version ${AOF_VERSION}`,
     );
-  }
-}
-
-async function fileSize(path: string): Promise<number | null> {
-  try {
-    return (await stat(path)).size;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      return null;
-    }
-    throw err;
-  }
-}
-
-async function endsWithNewline(h: FileHandle, size: number): Promise<boolean> {
-  const b = Buffer.alloc(1);
-  await h.read(b, 0, 1, size - 1);
-  return b[0] === 0x0a;
-}
-
-async function syncDir(dir: string): Promise<void> {
-  // The rename is durable only once the directory entry is on disk.
-  const d = await open(dir, 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
   }
 }
