@@ -90,30 +90,6 @@ export class Dialog implements DialogRecord {
     }
     return this.earlyTags?.includes(tag) ?? false;
   }
-
-  /** A plain copy (the replicated form, MI and the CDR writer's input). */
-  toRecord(): DialogRecord {
-    return {
-      v: this.v,
-      id: this.id,
-      callId: this.callId,
-      state: this.state,
-      caller: legRecord(this.caller),
-      callee: legRecord(this.callee),
-      requestUri: this.requestUri,
-      startTime: this.startTime,
-      answerTime: this.answerTime,
-      endTime: this.endTime,
-      timeout: this.timeout,
-      status: this.status,
-      endedBy: this.endedBy,
-      flags: this.flags,
-      sharingTag: this.sharingTag,
-      profiles: [...this.profiles],
-      vals: { ...this.vals },
-      rev: this.rev,
-    };
-  }
 }
 
 /** Detach a value cut from a message (null passes through). */
@@ -123,15 +99,3 @@ export function own(s: string | null): string | null {
   return s === null ? null : detach(s);
 }
 
-function legRecord(l: Leg): DialogLeg {
-  return {
-    tag: l.tag,
-    uri: l.uri,
-    contact: l.contact,
-    routeSet: l.routeSet,
-    cseq: l.cseq,
-    sent: l.sent,
-    socket: l.socket,
-    source: l.source,
-  };
-}

@@ -10,6 +10,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import { TimerWheel } from '../../src/core/timer-wheel.js';
 import { ProxyCore } from '../../src/proxy/proxy-core.js';
 import { SelfAddresses } from '../../src/proxy/self.js';
+import type { InstalledModules } from '../../src/module/index.js';
 import { ScriptRunner } from '../../src/script/runner.js';
 import type { Routes } from '../../src/script/routes.js';
 import {
@@ -50,7 +51,17 @@ export const FROZEN_CLOCK: BaseClock = {
  * A proxy (transaction layer, proxy core, `routes`) between an in-process caller and callee.
  * Timers run on `base` (real time by default).
  */
-export function createCallHarness(routes: Routes, base?: BaseClock): CallHarness {
+/** Modules' script functions and hooks for the runner (what `installModules` returns). */
+export type HarnessModules = Pick<
+  InstalledModules,
+  'scriptFunctions' | 'names' | 'looseRouteHooks'
+>;
+
+export function createCallHarness(
+  routes: Routes,
+  base?: BaseClock,
+  modules?: HarnessModules,
+): CallHarness {
   const PROXY = makeSocketInfo({ protocol: 'udp', host: '127.0.0.1', port: 5060 }, 5060);
   const CALLER = 5080;
   const CALLEE = 5070;
@@ -92,6 +103,9 @@ export function createCallHarness(routes: Routes, base?: BaseClock): CallHarness
     self,
   );
   const runner = new ScriptRunner(core, self, silentLogger);
+  if (modules !== undefined) {
+    runner.setFunctions(modules.scriptFunctions, modules.names, modules.looseRouteHooks);
+  }
   runner.install(routes);
 
   function rx(port: number): ReceiveInfo {
@@ -145,6 +159,12 @@ export function createCallHarness(routes: Routes, base?: BaseClock): CallHarness
 
   const ANSWER_COPIES = ['Via:', 'From:', 'Call-ID:', 'CSeq:', 'Record-Route:'];
 
+  /**
+   * The caller's route set: the Record-Route of the last 200 to an INVITE, as sipp's [routes]
+   * (one proxy, one value; with the dialog module it carries the dialog id).
+   */
+  let route = '<sip:127.0.0.1:5060;lr>';
+
   function request(
     method: string,
     n: number,
@@ -163,7 +183,7 @@ export function createCallHarness(routes: Routes, base?: BaseClock): CallHarness
       `Contact: <sip:sipp@127.0.0.1:${CALLER}>`,
     ];
     if (routed) {
-      lines.push('Route: <sip:127.0.0.1:5060;lr>');
+      lines.push(`Route: ${route}`);
     }
     lines.push('Content-Length: 0', '', '');
     return lines.join('\r\n');
@@ -182,6 +202,10 @@ export function createCallHarness(routes: Routes, base?: BaseClock): CallHarness
       const text = m.data.toString('latin1');
       if (m.port === CALLER) {
         toCaller++;
+        if (text.startsWith('SIP/2.0 200') && text.includes(' INVITE\r\n')) {
+          const rr = /\r\nRecord-Route: ([^\r]+)/.exec(text);
+          route = rr?.[1] ?? route;
+        }
         continue;
       }
       if (text.startsWith('INVITE ')) {

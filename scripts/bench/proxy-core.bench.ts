@@ -6,10 +6,39 @@
  * "heap_bytes_per_lingering_call":H,"external_bytes_per_lingering_call":E,"samples":K}`. Kernel
  * time is not in it: `npm run bench:proxy` measures the whole thing with sipp.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import routes from '../../cfg/routes.js';
+import { EventBus } from '../../src/core/events.js';
+import { LogLevels } from '../../src/core/log-levels.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { Readiness } from '../../src/core/readiness.js';
+import { StatsRegistry } from '../../src/core/stats.js';
+import { MiRegistry } from '../../src/mi/registry.js';
+import { installModules, loadModules, type InstalledModules } from '../../src/module/index.js';
 import { createCallHarness } from './call-harness.js';
 
-const { call, stop } = createCallHarness(routes);
+/**
+ * BENCH_MODULES (e.g. `dialog,acc`): modules to load, so the default script's dialog and CDR
+ * path runs too (acc writes to a temporary directory, without fsync). Default: none.
+ */
+const moduleNames = (process.env['BENCH_MODULES'] ?? '').split(',').filter((m) => m !== '');
+let installed: InstalledModules | undefined;
+const dataDir = mkdtempSync(join(tmpdir(), 'tandem-bench-core-'));
+if (moduleNames.length > 0) {
+  installed = await installModules(await loadModules(moduleNames), {
+    commands: new MiRegistry(),
+    stats: new StatsRegistry(),
+    events: new EventBus(),
+    loggers: new LogLevels(silentLogger),
+    readiness: new Readiness(),
+    params: moduleNames.includes('acc') ? { acc: { fsync: false } } : {},
+    dataDir,
+  });
+}
+
+const { call, stop } = createCallHarness(routes, undefined, installed);
 
 const SAMPLE_MS = Number(process.env['BENCH_SAMPLE_MS'] ?? 1000);
 const SAMPLES = Number(process.env['BENCH_SAMPLES'] ?? 7);
@@ -74,7 +103,10 @@ process.stdout.write(
         }
       : {}),
     samples: SAMPLES,
+    modules: moduleNames,
   }) + '\n',
 );
 stop();
+await installed?.destroy();
+rmSync(dataDir, { recursive: true, force: true });
 process.exit(0);
