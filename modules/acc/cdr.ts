@@ -105,8 +105,26 @@ export function buildCdr(d: DialogRecord, nodeId: string, now: number): Cdr {
   };
 }
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
+/**
+ * ISO 8601 with milliseconds. At a thousand calls a second most times fall in a few recent
+ * seconds: their `YYYY-MM-DDTHH:MM:SS.` prefix is kept (four seconds, round robin), so a time
+ * costs a lookup and a concatenation instead of a Date.
+ */
+const prefixSec = [NaN, NaN, NaN, NaN];
+const prefixText = ['', '', '', ''];
+let prefixNext = 0;
+
+export function iso(ms: number): string {
+  const sec = Math.floor(ms / 1000);
+  let i = prefixSec.indexOf(sec);
+  if (i < 0) {
+    i = prefixNext;
+    prefixNext = (prefixNext + 1) & 3;
+    prefixSec[i] = sec;
+    prefixText[i] = new Date(sec * 1000).toISOString().slice(0, 20);
+  }
+  const milli = ms - sec * 1000;
+  return `${prefixText[i]!}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${String(milli)}Z`;
 }
 
 /**

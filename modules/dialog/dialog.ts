@@ -50,6 +50,8 @@ export class Dialog implements DialogRecord {
   due = 0;
   /** Pings still waiting for their answer, per side (a new round skips a pending one). */
   pinging = 0;
+  /** While unanswered: CANCELs the INVITE's branches (MI dlg_end_dlg, the early guard). */
+  cancel: { cancel(): boolean } | null = null;
   /** Set by an MI end of an early dialog: the 487 that follows is recorded with this reason. */
   ending: DialogEndReason | null = null;
 
@@ -98,4 +100,3 @@ export function own(s: string | null): string | null;
 export function own(s: string | null): string | null {
   return s === null ? null : detach(s);
 }
-

@@ -107,12 +107,9 @@ export class Tracker {
         this.onInitialFinal(dlg, res);
       },
     });
-    this.cancels.set(dlg, () => handle.cancel());
+    dlg.cancel = handle;
     return true;
   }
-
-  /** Early dialogs' handles to CANCEL their INVITE (MI dlg_end_dlg while ringing). */
-  private readonly cancels = new WeakMap<Dialog, () => boolean>();
 
   /** A branch's response to the initial INVITE (our Via already removed). */
   private onInitialResponse(
@@ -184,7 +181,7 @@ export class Tracker {
     dlg.status = status;
     dlg.answerTime = now;
     dlg.earlyTags = null;
-    this.cancels.delete(dlg);
+    dlg.cancel = null;
     this.d.timeouts.schedule(dlg, now + dlg.timeout * 1000);
     this.setState(dlg, DlgState.CONFIRMED_NA);
   }
@@ -260,12 +257,12 @@ export class Tracker {
    * `reason`. False when it can no longer be cancelled.
    */
   cancelEarly(dlg: Dialog, reason: DialogEndReason): boolean {
-    const cancel = this.cancels.get(dlg);
-    if (cancel === undefined) {
+    const handle = dlg.cancel;
+    if (handle === null) {
       return false;
     }
     dlg.ending = reason;
-    return cancel();
+    return handle.cancel();
   }
 
   /** The one way a dialog ends: state 5, profiles released, timers dropped, listeners told. */
@@ -277,7 +274,7 @@ export class Tracker {
     dlg.endedBy = reason;
     dlg.rev = this.d.nextRev();
     this.d.timeouts.cancel(dlg);
-    this.cancels.delete(dlg);
+    dlg.cancel = null;
     this.d.profiles.release(dlg);
     this.d.store.remove(dlg);
     this.setState(dlg, DlgState.DELETED);
