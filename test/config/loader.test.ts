@@ -35,6 +35,8 @@ t.test('the shipped cfg/tandem.yaml loads with the documented defaults', async (
   t.same(config.modules, {
     usrloc: { db_mode: 'file' },
     registrar: { default_expires: 3600, min_expires: 60 },
+    dialog: { default_timeout: 43200 },
+    acc: { sink: 'file' },
   });
   t.equal(config.data_dir, join(dirname(SHIPPED), '..', 'data'));
   t.end();
