@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import type { Clock } from '../core/clock.js';
 import { CoreError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { Clusterer } from './clusterer.js';
+import type { MiValue } from '../module/mi-types.js';
+import { Clusterer, type LocalMi } from './clusterer.js';
 import type { ClustererConfig } from './config.js';
 import { nodeSource } from './provisioning.js';
 import type { ClusterNetwork, NodeInfo } from './types.js';
@@ -102,4 +103,33 @@ export async function createClusterer(
       deps.raise(event, params);
     },
   });
+}
+
+/** What runs MI commands for other nodes: the node's JSON-RPC engine. */
+export interface MiEngineLike {
+  handle(message: unknown, deferred?: (() => void)[]): Promise<unknown>;
+}
+
+/**
+ * `send_mi` and `broadcast_mi` from other nodes run through the same engine as HTTP requests
+ * (recipes, parameter checks, error codes); work a command defers until its answer is out (the
+ * `shutdown` command) runs once the answer is handed back.
+ */
+export function localMiRunner(engine: MiEngineLike): LocalMi {
+  return async (method, params) => {
+    const deferred: (() => void)[] = [];
+    const reply = (await engine.handle({ jsonrpc: '2.0', method, params, id: 1 }, deferred)) as {
+      result?: MiValue;
+      error?: { code: number; message: string };
+    } | null;
+    setImmediate(() => {
+      for (const fn of deferred) {
+        fn();
+      }
+    });
+    if (reply?.error !== undefined) {
+      return { error: { code: reply.error.code, message: reply.error.message } };
+    }
+    return { result: reply?.result ?? null };
+  };
 }
