@@ -145,6 +145,21 @@ export class BinNetwork implements ClusterNetwork, PeerHost {
     return c === undefined ? new Map<number, number[]>() : c.topology.adjacency(this.directUp(c));
   }
 
+  /** Heartbeat figures per peer: last and worst RTT, unanswered pings (MI and tests). */
+  pingStats(
+    clusterId: number,
+  ): { nodeId: number; rttMs: number | null; maxRttMs: number | null; pingTimeouts: number }[] {
+    const c = this.clusters.get(clusterId);
+    return c === undefined
+      ? []
+      : [...c.peers.values()].map((p) => ({
+          nodeId: p.nodeId,
+          rttMs: p.rttMs,
+          maxRttMs: p.maxRttMs,
+          pingTimeouts: p.pingTimeouts,
+        }));
+  }
+
   stats(): NetworkStats & { unknownVersionFrames: number } {
     return this.netStats.snapshot();
   }

@@ -47,6 +47,10 @@ export class Peer {
   bulk: Conn | null = null;
   link: LinkState = 'Down';
   rttMs: number | null = null;
+  /** Worst round-trip time seen since the link came up (a sync must not push it past the timeout). */
+  maxRttMs: number | null = null;
+  /** Pings that went unanswered within the timeout, over the peer's lifetime. */
+  pingTimeouts = 0;
   reachable = false;
   nextHop: number | null = null;
   enabled = true;
@@ -111,7 +115,9 @@ export class Peer {
     if (seq !== this.seq || this.hbTimer === null) {
       return; // a late answer to a ping already retried
     }
-    this.rttMs = this.host.clock.now() - this.sentAt;
+    const rtt = this.host.clock.now() - this.sentAt;
+    this.rttMs = rtt;
+    this.maxRttMs = Math.max(this.maxRttMs ?? 0, rtt);
     this.failures = 0;
     this.backoffMs = 0;
     this.setLink('Up');
@@ -142,6 +148,7 @@ export class Peer {
       return;
     }
     this.failures++;
+    this.pingTimeouts++;
     if (this.failures > this.host.timers.noPingRetries) {
       this.host.pingsFailed(this);
       return;
