@@ -230,7 +230,8 @@ export class SharingTagEngine {
   private apply(e: Entry, item: WireTag, from: number, exchange: boolean): boolean {
     const claimsActive = item.a === true || (!exchange && item.n === from);
     if (!newer(item.e, item.n, e.epoch, e.owner)) {
-      if (item.e !== e.epoch || item.n !== e.owner) {
+      // A node that never saw an activation (epoch 0) is not a replay, just behind.
+      if (item.e > 0 && (item.e !== e.epoch || item.n !== e.owner)) {
         this.stats.stale_ignored++;
         this.o.logger.debug(
           { tag: e.tag, from, epoch: item.e, node: item.n, known: [e.epoch, e.owner] },
