@@ -220,6 +220,7 @@ export async function startTandem(
       : await createClusterer(config.clusterer, {
           clock,
           logger: loggers.component('clusterer'),
+          stats,
           raise: (event, params) => {
             events.raise(event, params);
           },

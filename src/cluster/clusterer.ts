@@ -7,6 +7,7 @@
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { ReadinessState } from '../core/readiness.js';
+import type { StatsRegistry } from '../core/stats.js';
 import type { MiValue } from '../module/mi-types.js';
 import type { ModuleSharingTags } from '../module/sharing-tags.js';
 import {
@@ -17,7 +18,7 @@ import {
 } from './capabilities.js';
 import type { ClustererConfig } from './config.js';
 import type { NodeSource } from './provisioning.js';
-import { SharingTagEngine, type ShtagChange } from './sharing-tags.js';
+import { SHTAG_CAPABILITY, SharingTagEngine, type ShtagChange } from './sharing-tags.js';
 import type { ClusterNetwork, ClusterPacket, NodeInfo } from './types.js';
 
 /** The reserved capability `send_mi`/`broadcast_mi` travel on. */
@@ -47,7 +48,19 @@ export interface ClustererOptions {
   raise(event: string, params: Record<string, unknown>): void;
   /** Set once the MI engine exists; requests from other nodes are refused before. */
   localMi?: LocalMi;
+  /**
+   * Where per-capability counters are registered (`clusterer:cap_<name>_pkts_in` ...), for every
+   * capability as it registers and for the reserved ones. Default: none.
+   */
+  stats?: StatsRegistry;
 }
+
+const CAP_COUNTERS = [
+  ['pkts_in', 'pktsIn', 'packets received'],
+  ['pkts_out', 'pktsOut', 'packets sent'],
+  ['bytes_in', 'bytesIn', 'payload bytes received'],
+  ['bytes_out', 'bytesOut', 'payload bytes sent'],
+] as const;
 
 interface PendingMi {
   resolve(r: RemoteMiReply): void;
@@ -92,6 +105,8 @@ export class Clusterer {
     o.network.onPacket(MI_CAPABILITY, (p) => {
       this.miPacket(p);
     });
+    this.capabilityStats(SHTAG_CAPABILITY);
+    this.capabilityStats(MI_CAPABILITY);
     o.network.onReachability((clusterId, nodeId, reachable) => {
       this.reachability(clusterId, nodeId, reachable);
     });
@@ -154,7 +169,11 @@ export class Clusterer {
     return {
       myNodeId: this.myNodeId,
       clusterIds: () => this.network.clusterIds(),
-      registerCapability: (def: CapabilityDefinition): Capability => this.caps.register(def),
+      registerCapability: (def: CapabilityDefinition): Capability => {
+        const cap = this.caps.register(def);
+        this.capabilityStats(def.name);
+        return cap;
+      },
       nodes: (clusterId) => this.network.peers(clusterId ?? first()),
       onNodeUp: (cb) => {
         this.nodeUp.add(cb);
@@ -303,6 +322,22 @@ export class Clusterer {
       } catch (err) {
         this.o.logger.error({ err }, 'node up/down callback failed');
       }
+    }
+  }
+
+  /** The network's counters of one capability as statistics (gauges: the network keeps them). */
+  private capabilityStats(capability: string): void {
+    const stats = this.o.stats;
+    if (stats === undefined) {
+      return;
+    }
+    const slug = capability.replace(/[^A-Za-z0-9]+/g, '_');
+    for (const [suffix, field, what] of CAP_COUNTERS) {
+      stats.register('clusterer', `cap_${slug}_${suffix}`, {
+        kind: 'gauge',
+        description: `${capability}: ${what}`,
+        read: () => this.network.stats().perCapability.get(capability)?.[field] ?? 0,
+      });
     }
   }
 

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Clock } from '../core/clock.js';
 import { CoreError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import type { StatsRegistry } from '../core/stats.js';
 import type { MiValue } from '../module/mi-types.js';
 import { Clusterer, type LocalMi } from './clusterer.js';
 import type { ClustererConfig } from './config.js';
@@ -32,6 +33,8 @@ export interface NetworkParams {
 export interface ClusterDeps {
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Where per-capability statistics go. */
+  readonly stats?: StatsRegistry;
   raise(event: string, params: Record<string, unknown>): void;
   makeNetwork(p: NetworkParams): ClusterNetwork;
 }
@@ -99,6 +102,7 @@ export async function createClusterer(
     provisioned,
     clock: deps.clock,
     logger: deps.logger,
+    ...(deps.stats === undefined ? {} : { stats: deps.stats }),
     raise: (event, params) => {
       deps.raise(event, params);
     },

@@ -64,6 +64,7 @@ async function nodes(clock = new FakeClock()): Promise<{ hub: MemoryHub; n: Node
   for (const id of [1, 2, 3]) {
     const cfg = config(id);
     const provisioned = configNodes(cfg);
+    const reg = registries({ clock });
     const c = new Clusterer({
       config: cfg,
       network: hub.add(id, provisioned.get(1)!),
@@ -72,8 +73,8 @@ async function nodes(clock = new FakeClock()): Promise<{ hub: MemoryHub; n: Node
       clock,
       logger: silentLogger,
       raise: () => undefined,
+      stats: reg.stats,
     });
-    const reg = registries({ clock });
     await installModules([clustererManifest(c)], reg);
     const engine = new JsonRpcEngine({ registry: reg.commands, logger: silentLogger });
     c.localMi = localMiRunner(engine);
@@ -300,6 +301,11 @@ t.test('capabilities: versioned packets, events, set_cap_status, list_cap, stats
   t.equal(stat('shtag_split_brains'), 0);
   t.equal(stat('shtag_stale_ignored'), 0);
   t.equal(stat('shtag_failovers'), 0);
+  t.equal(stat('cap_test_repl_pkts_out'), 4);
+  t.equal(stat('cap_test_repl_bytes_out'), 2 * 7 + 5 + 9);
+  t.equal(stat('cap_test_repl_pkts_in'), 0);
+  t.equal(stat('cap_test_repl_bytes_in'), 0);
+  t.ok(stat('cap_clusterer_shtag_pkts_out') > 0, 'the reserved capabilities are counted too');
   t.throws(
     () =>
       n[0]!.c.api().registerCapability({
@@ -525,60 +531,62 @@ t.test('config: defaults, errors naming the key, tags and stored nodes', async (
   await src.close();
 });
 
-t.test('provisioning from Redis: a hash per cluster, reload keeps the links', async (t) => {
-  if (!HAVE_REDIS) {
-    t.skip('redis-server is not installed');
-    return;
-  }
-  const redis = await startRedis();
-  t.teardown(() => redis.stop());
-  const client = new Redis(redis.url);
-  t.teardown(() => {
-    client.disconnect();
-  });
-  await client.hset('tandem:cluster:1', {
-    '1': JSON.stringify({ url: 'bin:127.0.0.1:5001' }),
-    '2': JSON.stringify({ url: 'bin:127.0.0.1:5002', description: 'from redis' }),
-  });
-  const cfg = clustererSchema.parse({
-    my_node_id: 1,
-    clusters: [{ cluster_id: 1 }],
-    provisioning: 'redis',
-    redis_url: redis.url,
-  });
-  const hub = new MemoryHub(1);
-  const src = nodeSource(cfg);
-  const provisioned = await src.load();
-  t.same(
-    provisioned.get(1)!.map((x) => x.nodeId),
-    [1, 2],
-  );
-  const c = new Clusterer({
-    config: cfg,
-    network: hub.add(1, provisioned.get(1)!),
-    nodes: src,
-    provisioned,
-    clock: new FakeClock(),
-    logger: silentLogger,
-    raise: () => undefined,
-  });
-  const reg = registries();
-  await installModules([clustererManifest(c)], reg);
-  const engine = new JsonRpcEngine({ registry: reg.commands, logger: silentLogger });
-  await c.start();
-  await client.hset('tandem:cluster:1', '3', JSON.stringify({ url: 'bin:127.0.0.1:5003' }));
-  t.same(await engine.handle({ jsonrpc: '2.0', method: 'clusterer_reload', id: 1 }), {
-    jsonrpc: '2.0',
-    result: 'OK',
-    id: 1,
-  });
-  t.same(
-    c.network.peers(1).map((p) => p.nodeId),
-    [2, 3],
-  );
-  await client.hset('tandem:cluster:1', '4', '{bad');
-  t.match(await engine.handle({ jsonrpc: '2.0', method: 'clusterer_reload', id: 1 }), {
-    error: { code: 500, message: /Failed to reload: .*not JSON/ },
-  });
-  await c.stop();
-});
+t.test(
+  'provisioning from Redis: a hash per cluster, reload keeps the links',
+  {
+    skip: HAVE_REDIS ? false : 'redis-server is not installed',
+  },
+  async (t) => {
+    const redis = await startRedis();
+    t.teardown(() => redis.stop());
+    const client = new Redis(redis.url);
+    t.teardown(() => {
+      client.disconnect();
+    });
+    await client.hset('tandem:cluster:1', {
+      '1': JSON.stringify({ url: 'bin:127.0.0.1:5001' }),
+      '2': JSON.stringify({ url: 'bin:127.0.0.1:5002', description: 'from redis' }),
+    });
+    const cfg = clustererSchema.parse({
+      my_node_id: 1,
+      clusters: [{ cluster_id: 1 }],
+      provisioning: 'redis',
+      redis_url: redis.url,
+    });
+    const hub = new MemoryHub(1);
+    const src = nodeSource(cfg);
+    const provisioned = await src.load();
+    t.same(
+      provisioned.get(1)!.map((x) => x.nodeId),
+      [1, 2],
+    );
+    const c = new Clusterer({
+      config: cfg,
+      network: hub.add(1, provisioned.get(1)!),
+      nodes: src,
+      provisioned,
+      clock: new FakeClock(),
+      logger: silentLogger,
+      raise: () => undefined,
+    });
+    const reg = registries();
+    await installModules([clustererManifest(c)], reg);
+    const engine = new JsonRpcEngine({ registry: reg.commands, logger: silentLogger });
+    await c.start();
+    await client.hset('tandem:cluster:1', '3', JSON.stringify({ url: 'bin:127.0.0.1:5003' }));
+    t.same(await engine.handle({ jsonrpc: '2.0', method: 'clusterer_reload', id: 1 }), {
+      jsonrpc: '2.0',
+      result: 'OK',
+      id: 1,
+    });
+    t.same(
+      c.network.peers(1).map((p) => p.nodeId),
+      [2, 3],
+    );
+    await client.hset('tandem:cluster:1', '4', '{bad');
+    t.match(await engine.handle({ jsonrpc: '2.0', method: 'clusterer_reload', id: 1 }), {
+      error: { code: 500, message: /Failed to reload: .*not JSON/ },
+    });
+    await c.stop();
+  },
+);
