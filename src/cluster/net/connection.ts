@@ -34,6 +34,11 @@ export class Conn {
   private readonly decoder: FrameDecoder;
   private drainWaiters: ((drained: boolean) => void)[] = [];
   private readonly sink;
+  private corked = false;
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
 
   constructor(
     readonly socket: Socket,
@@ -77,10 +82,19 @@ export class Conn {
     return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? 0}`;
   }
 
-  /** Queue bytes; false when the socket's buffer is over its high-water mark (or closed). */
+  /**
+   * Queue bytes; false when the socket's buffer is over its high-water mark (or closed). Writes
+   * of one event-loop turn leave in one writev: a frame per syscall would cap small packets at
+   * the syscall rate.
+   */
   write(buf: Buffer): boolean {
     if (this.closed || this.socket.destroyed) {
       return false;
+    }
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
     }
     return this.socket.write(buf);
   }
