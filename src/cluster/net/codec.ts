@@ -150,7 +150,12 @@ export class FrameDecoder {
   private buffered = 0;
   private broken: MalformedReason | null = null;
 
-  constructor(private readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {}
+  constructor(private maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {}
+
+  /** Change the largest frame accepted (a connection raises it once its peer is known). */
+  setLimit(maxFrameBytes: number): void {
+    this.maxFrameBytes = maxFrameBytes;
+  }
 
   /** Bytes held waiting for the rest of a frame. */
   get pending(): number {

@@ -10,6 +10,9 @@ import type { Logger } from '../../core/logger.js';
 import { FrameDecoder, type Frame, type MalformedReason } from './codec.js';
 import type { ConnLane } from './core-messages.js';
 
+/** Largest frame before the handshake completed: a HELLO is 37 bytes. */
+export const HANDSHAKE_MAX_FRAME_BYTES = 1024;
+
 export interface ConnEvents {
   frame(conn: Conn, f: Frame): void;
   /** The stream broke framing; the connection is being closed. */
@@ -44,11 +47,12 @@ export class Conn {
     readonly socket: Socket,
     /** True for connections we dialled. */
     readonly outbound: boolean,
-    maxFrameBytes: number,
+    private readonly maxFrameBytes: number,
     private readonly events: ConnEvents,
     private readonly log: Logger,
   ) {
-    this.decoder = new FrameDecoder(maxFrameBytes);
+    // Until the handshake names a provisioned peer, nobody may make us buffer a large frame.
+    this.decoder = new FrameDecoder(Math.min(HANDSHAKE_MAX_FRAME_BYTES, maxFrameBytes));
     this.sink = {
       frame: (f: Frame): void => {
         // A handler may have closed us (a refused HELLO): ignore the rest of the chunk.
@@ -75,6 +79,12 @@ export class Conn {
       this.settleDrain(false);
       this.events.close(this);
     });
+  }
+
+  /** The handshake named a provisioned peer: frames up to the configured size from now on. */
+  open(peer: ConnPeer): void {
+    this.peer = peer;
+    this.decoder.setLimit(this.maxFrameBytes);
   }
 
   /** `host:port` of the other end, for logs. */

@@ -353,7 +353,7 @@ export abstract class LinkLayer implements PeerHost {
     this.hsTimers.get(conn)?.cancel();
     this.hsTimers.delete(conn);
     this.expected.delete(conn);
-    conn.peer = { clusterId: c.id, nodeId: p.nodeId, lane };
+    conn.open({ clusterId: c.id, nodeId: p.nodeId, lane });
     p.dialing[lane] = false;
     p.noteLife();
     const old = lane === 'main' ? p.main : p.bulk;

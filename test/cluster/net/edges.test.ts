@@ -233,7 +233,14 @@ t.test(
         }),
       ),
     );
-    await waitFor(() => at3.length === 1, 2000, 'relayed to 3');
+    const bigPayload = Buffer.alloc(100_000, 7);
+    s.write(
+      encodeFrame(
+        base({ lane: 'bulk', destination: 3, ttl: 4, capability: 'cap', payload: bigPayload }),
+      ),
+    );
+    await waitFor(() => at3.length === 2, 2000, 'relayed to 3');
+    t.ok(at3[1]!.payload.equals(bigPayload), 'large frames pass once the peer is known');
     t.equal(at3[0]!.payload.toString(), 'ttl4');
     t.equal(at3[0]!.source, 1);
     t.equal(

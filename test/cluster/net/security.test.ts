@@ -70,6 +70,19 @@ t.test('garbage and truncated frames on the bin port are survived', async (t) =>
   huge.writeUInt32BE(0x7fffffff, 4);
   await sendRaw(port, huge);
   t.equal(c.net(2).stats().badFrames, bad0 + 2, 'bad magic and oversize counted');
+  // Before the handshake, 1 KiB is the most a stranger can make the node buffer.
+  const big = encodeFrame({
+    lane: 'control',
+    clusterId: 1,
+    source: 1,
+    destination: 2,
+    ttl: 1,
+    capability: NET_CAPABILITY,
+    type: NetType.HELLO,
+    payload: Buffer.alloc(2000),
+  });
+  await sendRaw(port, big.subarray(0, 100));
+  t.equal(c.net(2).stats().badFrames, bad0 + 3, 'a large first frame closes at once');
   // Truncated: the node waits for the rest, then drops the silent connection.
   await sendRaw(port, hello(1, 2).subarray(0, 10));
   t.equal(c.net(2).stats().refusedConnections, refused0 + 1, 'truncated handshake timed out');
