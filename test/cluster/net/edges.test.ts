@@ -245,7 +245,7 @@ t.test(
     t.equal(at3[0]!.source, 1);
     t.equal(
       c.net(2).stats().relayed,
-      relayed0 + 1,
+      relayed0 + 2,
       'TTL 1 and an unknown destination are not relayed',
     );
     // Node 3 answers node 1 through 2, and the frame arrives on our socket with its TTL spent by one.
