@@ -95,6 +95,11 @@ export interface ClusterNetwork {
   removeNode(clusterId: number, nodeId: number): boolean;
   /** Replace the provisioned node list of a cluster (`clusterer:reload`), keeping live links. */
   reprovision(clusterId: number, nodes: readonly NodeInfo[]): void;
+  /**
+   * Each node's direct neighbours (its Up links) as this node knows them, this node included:
+   * the adjacency `clusterer:list_topology` shows. Optional: an in-memory network may omit it.
+   */
+  topology?(clusterId: number): ReadonlyMap<number, readonly number[]>;
   /** Counters: per capability packets/bytes in/out, refused connections, bad frames. */
   stats(): NetworkStats;
   start(): Promise<void>;
