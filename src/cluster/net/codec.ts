@@ -217,31 +217,50 @@ export class FrameDecoder {
     return reason;
   }
 
-  /** The first `n` buffered bytes, copied only when they span chunks. */
+  /** The first `n` buffered bytes (n <= buffered), copied only when they span chunks. */
   private peek(n: number): Buffer {
     const first = this.chunks[0]!;
-    if (first.length >= n) {
-      return first;
-    }
-    const joined = Buffer.concat(this.chunks);
-    this.chunks = [joined];
-    return joined;
+    return first.length >= n ? first : this.gather(n, false);
   }
 
   /** Remove and return the first `n` buffered bytes (n <= buffered). */
   private take(n: number): Buffer {
-    let first = this.chunks[0]!;
+    const first = this.chunks[0]!;
     if (first.length < n) {
-      first = Buffer.concat(this.chunks, this.buffered);
-      this.chunks = [first];
+      return this.gather(n, true);
     }
-    const out = first.subarray(0, n);
     if (first.length === n) {
       this.chunks.shift();
     } else {
       this.chunks[0] = first.subarray(n);
     }
     this.buffered -= n;
+    return first.subarray(0, n);
+  }
+
+  /**
+   * Copy the first `n` bytes out of the chunks they span (only those bytes: a small frame across
+   * two 64 KiB reads must not copy 128 KiB), consuming them when `consume` is set.
+   */
+  private gather(n: number, consume: boolean): Buffer {
+    const out = Buffer.allocUnsafe(n);
+    let copied = 0;
+    let i = 0;
+    while (copied < n) {
+      const c = this.chunks[i]!;
+      const k = Math.min(c.length, n - copied);
+      c.copy(out, copied, 0, k);
+      copied += k;
+      if (consume && k < c.length) {
+        this.chunks[i] = c.subarray(k);
+      } else {
+        i++;
+      }
+    }
+    if (consume) {
+      this.chunks.splice(0, i);
+      this.buffered -= n;
+    }
     return out;
   }
 }
