@@ -45,7 +45,30 @@ export interface ClusterSpec {
   start?: boolean;
 }
 
+/**
+ * Build (and by default start) the nodes. A port picked free can be taken by someone else's
+ * outgoing connection before the node binds it: then every node is stopped and the cluster is
+ * built again on other ports.
+ */
 export async function makeCluster(spec: ClusterSpec): Promise<TestCluster> {
+  for (let attempt = 1; ; attempt++) {
+    const c = await buildCluster(spec);
+    if (!(spec.start ?? true)) {
+      return c;
+    }
+    try {
+      await Promise.all([...c.nodes.values()].map((n) => n.start()));
+      return c;
+    } catch (err) {
+      await c.stop();
+      if (attempt >= 3 || (err as { code?: string }).code !== 'TANDEM_ERR_LISTEN') {
+        throw err;
+      }
+    }
+  }
+}
+
+async function buildCluster(spec: ClusterSpec): Promise<TestCluster> {
   const clusterId = spec.clusterId ?? 1;
   const tls = spec.tls ?? false;
   const ports = new Map<number, number>();
@@ -68,9 +91,6 @@ export async function makeCluster(spec: ClusterSpec): Promise<TestCluster> {
       ...spec.extra,
     });
   const nodes = new Map<number, BinNetwork>(spec.ids.map((id) => [id, build(id)]));
-  if (spec.start ?? true) {
-    await Promise.all([...nodes.values()].map((n) => n.start()));
-  }
   return {
     ports,
     nodes,
