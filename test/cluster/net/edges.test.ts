@@ -14,6 +14,7 @@ import {
   encodeSeq,
 } from '../../../src/cluster/net/core-messages.js';
 import type { ClusterPacket } from '../../../src/cluster/types.js';
+import { freePort } from '../../helpers/ports.js';
 import { FAST_TIMERS, allUp, linkOf, makeCluster, nodeInfo, waitFor } from './harness.js';
 
 const base = (over: Partial<Frame>): Frame => ({
@@ -282,4 +283,35 @@ t.test('admin no-ops and a moved node', async (t) => {
   t.equal(linkOf(c.net(1), 2), 'Down');
   await waitFor(() => allUp(c), 3000, 'Up at the new url');
   t.same(events, ['2:false', '2:true']);
+});
+
+t.test('two clusters over the same listener: one link per cluster', async (t) => {
+  const [p1, p2] = [await freePort(), await freePort()];
+  const both = (id: number): BinNetwork =>
+    new BinNetwork({
+      myNodeId: id,
+      clusters: [1, 2].map((clusterId) => ({
+        clusterId,
+        nodes: [nodeInfo(clusterId, 1, p1), nodeInfo(clusterId, 2, p2)],
+      })),
+      timers: FAST_TIMERS,
+    });
+  const [a, b] = [both(1), both(2)];
+  t.teardown(async () => {
+    await a.stop();
+    await b.stop();
+  });
+  await a.start();
+  await b.start();
+  await waitFor(() => linkOf(a, 2, 1) === 'Up' && linkOf(a, 2, 2) === 'Up', 3000, 'Up in both');
+  const got: number[] = [];
+  b.onPacket('cap', (p) => got.push(p.clusterId));
+  a.send({ clusterId: 2, destination: 2, capability: 'cap', type: 1, payload: Buffer.alloc(0) });
+  await waitFor(() => got.length === 1, 2000);
+  t.same(got, [2], 'delivered with its cluster');
+  a.setStatus(1, 1, false);
+  t.equal(linkOf(a, 2, 1), 'Down');
+  t.equal(linkOf(a, 2, 2), 'Up', 'the other cluster is untouched');
+  t.same(a.topology(2).get(1), [2]);
+  t.same(a.topology(7).size, 0);
 });
