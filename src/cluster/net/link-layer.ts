@@ -306,7 +306,7 @@ export abstract class LinkLayer implements PeerHost {
       f.capability === NET_CAPABILITY && f.type === NetType.HELLO ? decodeHello(f.payload) : null;
     const c = this.clusters.get(f.clusterId);
     const p = c?.peers.get(f.source);
-    const who = `node ${f.source}@${conn.remote}`;
+    const who = `node ${f.source}@${conn.socket.remoteAddress ?? '?'}`;
     const fail = (why: string): void => {
       this.refuse(who, why);
       conn.destroy();

@@ -55,7 +55,16 @@ t.test('a node that is not provisioned is refused and counted', async (t) => {
   await sendRaw(port, hello(3, 2, 9)); // unknown cluster
   await sendRaw(port, hello(3, 7)); // addressed to another node
   await sendRaw(port, hello(3, 2).subarray(0, 5), Buffer.alloc(0)); // then silence until the handshake timeout
-  t.ok(c.net(2).stats().refusedConnections >= before + 3);
+  const v2hello = hello(3, 2);
+  v2hello[v2hello.length - 2] = 2; // HELLO payload: protocol version 2
+  await sendRaw(port, v2hello);
+  t.ok(c.net(2).stats().refusedConnections >= before + 4);
+  // A disabled peer's dials are refused until it is enabled again.
+  c.net(3).setStatus(1, 2, false);
+  const r1 = c.net(3).stats().refusedConnections;
+  await waitFor(() => c.net(3).stats().refusedConnections > r1, 3000, 'disabled peer refused');
+  c.net(3).setStatus(1, 2, true);
+  await waitFor(() => allUp(c), 3000, 'Up once enabled');
 });
 
 t.test('garbage and truncated frames on the bin port are survived', async (t) => {
