@@ -364,11 +364,10 @@ export abstract class LinkLayer implements PeerHost {
     }
     old?.destroy();
     this.log.debug({ cluster: c.id, node: p.nodeId, lane }, 'cluster connection up');
-    if (lane === 'main') {
+    // A disabled node keeps its links Down: it pings and answers nothing until enabled again.
+    if (lane === 'main' && c.localEnabled) {
       p.setLink('Probe');
-      if (c.localEnabled) {
-        p.startHeartbeat();
-      }
+      p.startHeartbeat();
     }
   }
 

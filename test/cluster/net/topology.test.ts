@@ -216,6 +216,9 @@ t.test('set_status: the local node and a peer, disabled and enabled again', asyn
   t.equal(n1.broadcast(1, 'st', 1, Buffer.alloc(0)), 0);
   t.notOk(reachable(n1, 2));
   await waitFor(() => linkOf(c.net(2), 1) === 'Down', 3000, 'node 2 sees the disabled node Down');
+  // Node 2 dropped the silent links; node 1 (the dialler) dials again, but stays Down while disabled.
+  await new Promise((r) => setTimeout(r, 400));
+  t.equal(linkOf(n1, 2), 'Down', 'a disabled node shows its links Down');
   c.net(2).send({ ...pkt, destination: 1 });
   n1.setStatus(1, 1, true);
   await waitFor(() => allUp(c), 3000, 'Up after enabling');
