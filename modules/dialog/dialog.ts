@@ -98,4 +98,3 @@ export function own(s: string | null): string | null;
 export function own(s: string | null): string | null {
   return s === null ? null : detach(s);
 }
-
