@@ -29,6 +29,10 @@ import { installModules, type InstalledModules } from './module/install.js';
 import { DEFAULT_MODULE_PATH, loadModules } from './module/loader.js';
 import type { ModuleManifest } from './module/define-module.js';
 import { ProxyCore } from './proxy/proxy-core.js';
+import type { Clusterer } from './cluster/clusterer.js';
+import { clustererManifest } from './cluster/mi.js';
+import { BinNetwork } from './cluster/net/index.js';
+import { createClusterer, localMiRunner } from './cluster/setup.js';
 import { SelfAddresses } from './proxy/self.js';
 import { ScriptRunner } from './script/runner.js';
 import { Uac } from './proxy/uac.js';
@@ -56,6 +60,8 @@ export interface TandemApp {
   readonly metrics: Metrics;
   /** The MI HTTP server, or null when `mi.enabled` is false. `mi.address` has the bound port. */
   readonly mi: MiServer | null;
+  /** The cluster's control plane, or null on a standalone node (no `clusterer` section). */
+  readonly clusterer: Clusterer | null;
   /** The sockets bound (port 0 in the config becomes the real port here). */
   sockets(): SocketInfo[];
   /**
@@ -208,6 +214,23 @@ export async function startTandem(
     startedAt,
   });
 
+  const clusterer =
+    config.clusterer === undefined
+      ? null
+      : await createClusterer(config.clusterer, {
+          clock,
+          logger: loggers.component('clusterer'),
+          stats,
+          raise: (event, params) => {
+            events.raise(event, params);
+          },
+          makeNetwork: (p) => new BinNetwork(p),
+        });
+  if (clusterer !== null) {
+    clusterer.localMi = localMiRunner(engine);
+    readiness.register('clusterer', () => clusterer.readiness());
+  }
+
   let started = false;
   let stopping: Promise<void> | null = null;
   readiness.register('listeners', () =>
@@ -230,6 +253,7 @@ export async function startTandem(
     commands,
     metrics,
     mi,
+    clusterer,
     sockets: () => transport.sockets(),
     stop(graceMs = config.shutdown_grace * 1000, reason = 'stop') {
       stopping ??= stopAll(graceMs, reason);
@@ -250,6 +274,7 @@ export async function startTandem(
     await transport.stop();
     resolver.close();
     await modules?.destroy();
+    await clusterer?.stop();
     // Let E_CORE_SHUTDOWN and anything raised while draining reach the webhooks.
     await webhooks.stop(WEBHOOK_FLUSH_MS);
     await mi?.close();
@@ -294,6 +319,7 @@ export async function startTandem(
             }
           },
         }),
+        ...(clusterer === null ? [] : [clustererManifest(clusterer)]),
         ...configured,
         ...(options.modules ?? []),
       ],
@@ -307,6 +333,9 @@ export async function startTandem(
         clock,
         dataDir: config.data_dir,
         sip: uac,
+        ...(clusterer === null
+          ? {}
+          : { sharingTags: clusterer.sharingTags(), cluster: clusterer.api() }),
       },
     );
     script.setFunctions(modules.scriptFunctions, modules.names, modules.looseRouteHooks);
@@ -315,6 +344,7 @@ export async function startTandem(
     await transport.start();
     self.setSockets(transport.sockets());
     transport.setHandler(transactions);
+    await clusterer?.start();
     probe.start();
     if (mi !== null) {
       const { host, port } = config.mi.listen;
@@ -335,6 +365,7 @@ export async function startTandem(
     await transport.stop().catch(() => undefined);
     resolver.close();
     await modules?.destroy();
+    await clusterer?.stop().catch(() => undefined);
     await webhooks.stop();
     await mi?.close().catch(() => undefined);
     probe.stop();

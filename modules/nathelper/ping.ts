@@ -5,7 +5,13 @@
  * went away without unregistering) and its binding is removed. A round acts only on bindings
  * whose sharing tag is active here: the backup of a pair leaves pinging to the active node.
  */
-import { parseUri, type Logger, type ModuleHost, type SendTarget } from '../../src/module/index.js';
+import {
+  parseUri,
+  type Logger,
+  type ModuleHost,
+  type SendTarget,
+  type SharingTags,
+} from '../../src/module/index.js';
 import { ContactFlags, contactKey, type ContactRecord, type UsrlocApi } from '../usrloc/api.js';
 
 export interface PingOptions {
@@ -34,7 +40,8 @@ export class Pinger {
 
   constructor(
     private readonly ul: UsrlocApi,
-    private readonly host: Pick<ModuleHost, 'sip' | 'sharingTags'>,
+    // Only isActive is asked: any SharingTags view will do (tests pass a one-line fake).
+    private readonly host: { readonly sip: ModuleHost['sip']; readonly sharingTags: SharingTags },
     private readonly options: PingOptions,
     private readonly logger: Logger,
   ) {}

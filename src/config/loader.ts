@@ -153,6 +153,14 @@ function resolvePaths(config: TandemConfig, baseDir: string): TandemConfig {
   if (config.mi.token_file !== undefined) {
     resolved.mi = { ...config.mi, token_file: at(config.mi.token_file) };
   }
+  const ctls = config.clusterer?.tls;
+  if (config.clusterer !== undefined && ctls !== undefined) {
+    // The cluster's certificates, like the SIP ones, are relative to the config file.
+    resolved.clusterer = {
+      ...config.clusterer,
+      tls: { ...ctls, cert: at(ctls.cert), key: at(ctls.key), ca: at(ctls.ca) },
+    };
+  }
   return resolved;
 }
 

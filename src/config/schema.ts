@@ -345,6 +345,151 @@ const eventsSchema = z.strictObject(
   MAPPING,
 );
 
+const NODE_URL = 'bin:IP:PORT or bins:IP:PORT';
+/** `bin:` is TCP, `bins:` TLS with mutual authentication; IPv6 in brackets. */
+const NODE_URL_RE = /^(bins?):(\[[0-9A-Fa-f:.]+\]|[0-9.]+):(\d{1,5})$/;
+
+/** One provisioned node of `clusterer.clusters[].nodes` (also a Redis hash value). */
+export const clustererNodeSchema = z.strictObject(
+  {
+    node_id: positiveInt(),
+    url: z
+      .string({ error: NODE_URL })
+      .refine((u) => NODE_URL_RE.test(u) && Number(NODE_URL_RE.exec(u)?.[3]) <= 65535, {
+        error: NODE_URL,
+      }),
+    sip_addr: z.string({ error: 'a SIP address (sip:host:port) or ""' }).default(''),
+    priority: z.int({ error: 'an integer' }).default(0),
+    flags: z.array(z.enum(['seed'], { error: 'seed' }), { error: 'a list of flags' }).default([]),
+    description: z.string({ error: 'a string' }).default(''),
+    tls_name: z.string({ error: 'a certificate name' }).min(1).optional(),
+  },
+  MAPPING,
+);
+
+const clusterSchema = z.strictObject(
+  {
+    cluster_id: positiveInt(),
+    nodes: z.array(clustererNodeSchema, { error: 'a list of nodes' }).default([]),
+  },
+  MAPPING,
+);
+
+const TAG_SPEC = 'name/cluster_id=active or name/cluster_id=backup';
+const CLUSTER_TAG_RE = /^([^/\s=]+)\/(\d+)$/;
+
+/**
+ * The `clusterer` section (src/cluster/config.ts reads it): this node, its clusters and their
+ * nodes, heartbeat timers, sharing tags and where nodes are provisioned.
+ */
+export const clustererSchema = z
+  .strictObject(
+    {
+      my_node_id: positiveInt(),
+      clusters: z
+        .array(clusterSchema, { error: 'a list of clusters' })
+        .min(1, { error: 'at least one cluster' }),
+      tls: z
+        .strictObject({ cert: filePath, key: filePath, ca: filePath }, { error: 'cert, key, ca' })
+        .optional(),
+      ping_interval: positiveInt().default(4),
+      ping_timeout: positiveInt().default(1000),
+      no_ping_retries: positiveInt().default(3),
+      node_timeout: positiveInt().default(60),
+      enable_rerouting: z.boolean({ error: 'true or false' }).default(true),
+      sharing_tags: z
+        .array(
+          z.string({ error: TAG_SPEC }).regex(/^[^/\s=]+\/\d+=(active|backup)$/, {
+            error: TAG_SPEC,
+          }),
+          { error: `a list of ${TAG_SPEC}` },
+        )
+        .default([]),
+      sharing_tag_options: z
+        .record(
+          z.string().regex(CLUSTER_TAG_RE, { error: 'a tag name/cluster_id' }),
+          z.strictObject(
+            { failover: z.enum(['manual', 'auto'], { error: 'manual or auto' }).default('manual') },
+            MAPPING,
+          ),
+          { error: 'a mapping of name/cluster_id to options' },
+        )
+        .default({}),
+      provisioning: z.enum(['config', 'redis'], { error: 'config or redis' }).default('config'),
+      redis_url: z.string({ error: 'a redis:// URL' }).optional(),
+      /** Key of a cluster's hash: the prefix followed by the cluster id. */
+      redis_key_prefix: z.string({ error: 'a string' }).default('tandem:cluster:'),
+    },
+    MAPPING,
+  )
+  .superRefine((c, ctx) => {
+    const clusterIds = new Set<number>();
+    c.clusters.forEach((cl, i) => {
+      if (clusterIds.has(cl.cluster_id)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['clusters', i, 'cluster_id'],
+          message: 'a cluster id not listed before',
+          input: cl.cluster_id,
+        });
+      }
+      clusterIds.add(cl.cluster_id);
+      const nodeIds = new Set<number>();
+      cl.nodes.forEach((n, j) => {
+        if (nodeIds.has(n.node_id)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['clusters', i, 'nodes', j, 'node_id'],
+            message: 'a node id not listed before in this cluster',
+            input: n.node_id,
+          });
+        }
+        nodeIds.add(n.node_id);
+        if (n.url.startsWith('bins:') && c.tls === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['clusters', i, 'nodes', j, 'url'],
+            message: 'a clusterer.tls block (cert, key, ca) for this bins: node',
+            input: n.url,
+          });
+        }
+      });
+      if (c.provisioning === 'config' && !nodeIds.has(c.my_node_id)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['clusters', i, 'nodes'],
+          message: `this node (my_node_id ${c.my_node_id}) among the nodes`,
+          input: cl.nodes.map((n) => n.node_id),
+        });
+      }
+    });
+    const tagIssue = (path: (string | number)[], tag: string): void => {
+      const id = Number(CLUSTER_TAG_RE.exec(tag)?.[2]);
+      if (!clusterIds.has(id)) {
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: 'a tag of a configured cluster',
+          input: tag,
+        });
+      }
+    };
+    c.sharing_tags.forEach((spec, i) => {
+      tagIssue(['sharing_tags', i], spec.split('=')[0]!);
+    });
+    for (const tag of Object.keys(c.sharing_tag_options)) {
+      tagIssue(['sharing_tag_options', tag], tag);
+    }
+    if (c.provisioning === 'redis' && c.redis_url === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['redis_url'],
+        message: 'a redis:// URL when provisioning is redis',
+        input: undefined,
+      });
+    }
+  });
+
 const moduleParams = z.preprocess(
   (value) => value ?? {},
   z.record(z.string(), z.unknown(), { error: 'a mapping of parameter names to values' }),
@@ -376,6 +521,8 @@ export const configSchema = z
       modules: z
         .record(z.string(), moduleParams, { error: 'a mapping of module names to parameters' })
         .default(() => ({})),
+      /** The cluster (src/cluster/config.ts); absent: a standalone node. */
+      clusterer: clustererSchema.optional(),
     },
     MAPPING,
   )

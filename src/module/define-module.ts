@@ -21,7 +21,7 @@ import type { ScriptContext } from '../script/context.js';
 import type { ScriptFunctionImpl } from '../script/functions.js';
 import type { SendTarget } from '../transport/types.js';
 import type { MiCommandDefinition } from './mi-types.js';
-import type { SharingTags } from './sharing-tags.js';
+import type { ModuleSharingTags } from './sharing-tags.js';
 
 /** A statistic a module declares; it appears as `module:name`. */
 export interface StatDefinition {
@@ -60,10 +60,19 @@ export function fieldCounter<K extends string>(
  * sharing tag is active on this node (the cluster issues gate it; a single node is active for
  * every tag), so the manifest says which jobs a backup node leaves to the active one.
  */
-export interface JobDefinition {
+export interface JobDefinition<P = unknown> {
   readonly description: string;
-  readonly shtag: boolean;
+  /**
+   * `true`/`false`: as above, the job runs everywhere and checks each record's tag. `{ tag }`:
+   * the job runs only while that tag (`name/cluster_id`, or computed from the module's
+   * parameters) is active on this node; the SDK starts it on activation and stops it on
+   * step-down, so a backup never runs it.
+   */
+  readonly shtag: boolean | { readonly tag: string | JobTagOf<P> };
 }
+
+/** The tag of a gated job computed from the module's parameters (method form: bivariant). */
+export type JobTagOf<P> = { tagOf(params: P): string }['tagOf'];
 
 /** What a job run receives. */
 export interface JobRun {
@@ -79,6 +88,106 @@ export interface SipOriginator {
   sendRaw(target: SendTarget, data: Buffer): void;
 }
 
+/** Traffic class of a cluster packet (src/cluster/types.ts `Lane`). */
+export type ClusterLane = 'control' | 'data' | 'bulk';
+
+/** How a cluster send ended (src/cluster/types.ts `SendResult`). */
+export type ClusterSendResult = 'queued' | 'unreachable' | 'disabled' | 'unknown_node';
+
+/** Another node of a cluster as a module sees it (src/cluster/types.ts `PeerStatus`). */
+export interface ClusterPeer {
+  readonly clusterId: number;
+  readonly nodeId: number;
+  readonly url: string;
+  readonly sipAddr: string;
+  readonly priority: number;
+  readonly seed: boolean;
+  readonly description: string;
+  readonly link: 'Up' | 'Down' | 'Probe';
+  readonly reachable: boolean;
+  readonly nextHop: number | null;
+  readonly enabled: boolean;
+  readonly rttMs: number | null;
+}
+
+/** A packet as a capability receives it (payload without the data-version prefix). */
+export interface CapabilityPacket {
+  readonly clusterId: number;
+  readonly source: number;
+  readonly type: number;
+  readonly payload: Buffer;
+}
+
+/**
+ * What a capability is told besides packets: peers coming and going, and (with the sync of
+ * the next issue) the start and end of a full transfer.
+ */
+export type CapabilityEvent =
+  | { readonly kind: 'node_up'; readonly clusterId: number; readonly nodeId: number }
+  | { readonly kind: 'node_down'; readonly clusterId: number; readonly nodeId: number }
+  | { readonly kind: 'sync_requested'; readonly clusterId: number; readonly nodeId: number }
+  | {
+      readonly kind: 'sync_done';
+      readonly clusterId: number;
+      readonly nodeId: number;
+      readonly ok: boolean;
+      readonly detail?: string;
+    };
+
+/**
+ * A capability's full transfer (donor streams every record, receiver applies them if newer).
+ * Declared now so modules can be written against it; the sync engine arrives with issue 8.
+ */
+export interface CapabilitySync {
+  /** Donor side: stream every record to `to`, awaiting `send` (back-pressure). */
+  donate(to: number, send: (chunk: Buffer) => Promise<void>): Promise<void>;
+  /** Receiver side: apply one chunk (apply-if-newer, so order does not matter). */
+  apply(chunk: Buffer, from: number): void;
+}
+
+/** What a module passes to `host.cluster.registerCapability`. */
+export interface CapabilityDefinition {
+  /** `module-what-repl`; names starting with `clusterer:` are reserved. */
+  readonly name: string;
+  /** The cluster it replicates in (a module parameter, like OpenSIPS's `*_cluster`). */
+  readonly clusterId: number;
+  /** Version of the payload format; packets of another version are dropped and counted. */
+  readonly dataVersion: number;
+  onPacket(p: CapabilityPacket): void;
+  onEvent?(e: CapabilityEvent): void;
+  readonly sync?: CapabilitySync;
+}
+
+/** The handle a registered capability sends with. */
+export interface Capability {
+  readonly name: string;
+  readonly clusterId: number;
+  /** False while disabled by `clusterer:set_cap_status`. */
+  readonly enabled: boolean;
+  /** Send to one node; `bulk` waits for room (back-pressure). */
+  sendTo(
+    nodeId: number,
+    type: number,
+    payload: Buffer,
+    lane?: ClusterLane,
+  ): ClusterSendResult | Promise<ClusterSendResult>;
+  /** Send to every reachable node of the cluster; returns how many it was queued for. */
+  sendAll(type: number, payload: Buffer, lane?: ClusterLane): number;
+  /** The cluster's other nodes and their state. */
+  nodes(): ClusterPeer[];
+}
+
+/** `host.cluster`: null on a standalone node. */
+export interface ClusterApi {
+  readonly myNodeId: number;
+  clusterIds(): number[];
+  registerCapability(def: CapabilityDefinition): Capability;
+  /** The other nodes of a cluster (default: this node's first cluster). */
+  nodes(clusterId?: number): ClusterPeer[];
+  onNodeUp(cb: (clusterId: number, nodeId: number) => void): () => void;
+  onNodeDown(cb: (clusterId: number, nodeId: number) => void): () => void;
+}
+
 /** What a module receives at init: its own view of the core's services. */
 export interface ModuleHost<P = unknown> {
   readonly name: string;
@@ -88,8 +197,13 @@ export interface ModuleHost<P = unknown> {
   readonly clock: Clock;
   /** Wall-clock milliseconds since the epoch (expiry times that survive a restart). */
   wallTime(): number;
-  /** Which sharing tags are active on this node (jobs with `shtag` act only for those). */
-  readonly sharingTags: SharingTags;
+  /**
+   * Which sharing tags are active on this node (jobs with `shtag` act only for those), their
+   * state, change callbacks and activation.
+   */
+  readonly sharingTags: ModuleSharingTags;
+  /** The cluster (capabilities, nodes, up/down callbacks); null on a standalone node. */
+  readonly cluster: ClusterApi | null;
   /** The directory for the module's files (under the configured `data_dir`). */
   readonly dataDir: string;
   /**
@@ -141,7 +255,7 @@ export interface ModuleManifest<P = unknown> {
   readonly stats?: Readonly<Record<string, StatDefinition>>;
   readonly events?: Readonly<Record<string, EventDefinition>>;
   /** Periodic jobs started through `host.every`, and which the sharing tag gates. */
-  readonly jobs?: Readonly<Record<string, JobDefinition>>;
+  readonly jobs?: Readonly<Record<string, JobDefinition<P>>>;
   /**
    * Called once every module's declarations are registered, in load order. What it returns is
    * the module's API for the modules that depend on it.

@@ -5,7 +5,17 @@
 export {
   defineModule,
   fieldCounter,
+  type Capability,
+  type CapabilityDefinition,
+  type CapabilityEvent,
+  type CapabilityPacket,
+  type CapabilitySync,
+  type ClusterApi,
+  type ClusterLane,
+  type ClusterPeer,
+  type ClusterSendResult,
   type JobDefinition,
+  type JobTagOf,
   type JobRun,
   type ModuleFactory,
   type ModuleHost,
@@ -13,7 +23,14 @@ export {
   type SipOriginator,
   type StatDefinition,
 } from './define-module.js';
-export { standaloneSharingTags, type SharingTags } from './sharing-tags.js';
+export {
+  moduleSharingTags,
+  standaloneSharingTags,
+  type ModuleSharingTags,
+  type SharingTagChange,
+  type SharingTagState,
+  type SharingTags,
+} from './sharing-tags.js';
 export { endsWithNewline, fileSize, syncDir } from './files.js';
 export { loadModules, DEFAULT_MODULE_PATH } from './loader.js';
 export { orderModules, parseModuleParams } from './order.js';

@@ -15,11 +15,11 @@ import type { Readiness } from '../core/readiness.js';
 import type { StatCell, StatsRegistry } from '../core/stats.js';
 import type { ScriptContext } from '../script/context.js';
 import type { ScriptFunctionEntry } from '../script/functions.js';
-import type { ModuleHost, ModuleManifest, SipOriginator } from './define-module.js';
+import type { ClusterApi, ModuleHost, ModuleManifest, SipOriginator } from './define-module.js';
 import { JobRunner } from './jobs.js';
 import type { MiCommandDefinition } from './mi-types.js';
 import { orderModules, parseModuleParams } from './order.js';
-import { standaloneSharingTags, type SharingTags } from './sharing-tags.js';
+import { moduleSharingTags, standaloneSharingTags, type SharingTags } from './sharing-tags.js';
 
 /** Where MI commands go (the MI registry implements it; the SDK does not depend on the MI). */
 export interface MiCommandSink {
@@ -39,8 +39,13 @@ export interface ModuleRegistries {
   readonly clock?: Clock;
   /** Wall-clock milliseconds. Default: `Date.now`. */
   readonly wallTime?: () => number;
-  /** Default: a node alone, active for every tag. */
+  /**
+   * Default: a node alone, active for every tag. The clusterer passes its full view (state,
+   * callbacks, activation); a plain `isActive` is wrapped.
+   */
   readonly sharingTags?: SharingTags;
+  /** The cluster's module API (`host.cluster`). Default: null, a standalone node. */
+  readonly cluster?: ClusterApi | null;
   /** Where modules keep their files; each gets `<dataDir>/<module>`. Default: `data`. */
   readonly dataDir?: string;
   /** The node's request originator. Default: none (a module that sends gets an error). */
@@ -116,7 +121,14 @@ export async function installModules(
       continue;
     }
     const logger = registries.loggers.component(m.name, m.name === 'core' ? 'component' : 'module');
-    const jobs = new JobRunner(m, registries.clock ?? systemClock, registries.wallTime, logger);
+    const jobs = new JobRunner(
+      m,
+      registries.clock ?? systemClock,
+      registries.wallTime,
+      logger,
+      moduleSharingTags(registries.sharingTags ?? standaloneSharingTags),
+      params.get(m.name),
+    );
     try {
       const h = host(
         m,
@@ -187,7 +199,8 @@ function host(m: ModuleManifest, p: HostParts, r: ModuleRegistries): ModuleHost 
     params: p.params,
     clock: r.clock ?? systemClock,
     wallTime,
-    sharingTags: r.sharingTags ?? standaloneSharingTags,
+    sharingTags: moduleSharingTags(r.sharingTags ?? standaloneSharingTags),
+    cluster: r.cluster ?? null,
     dataDir: join(r.dataDir ?? 'data', m.name),
     sip: r.sip ?? NO_SIP,
     every: (job, intervalMs, run) => {

@@ -14,3 +14,49 @@ export interface SharingTags {
 export const standaloneSharingTags: SharingTags = {
   isActive: () => true,
 };
+
+/** A tag's state on this node (`null`: this node has never heard of the tag). */
+export type SharingTagState = 'active' | 'backup';
+
+/** A tag changed state here (`host.sharingTags.onChange`). */
+export interface SharingTagChange {
+  /** `name/cluster_id` */
+  readonly tag: string;
+  readonly state: SharingTagState;
+  readonly reason: string;
+}
+
+/** What a module's host offers: the query above plus state, callbacks and activation. */
+export interface ModuleSharingTags extends SharingTags {
+  state(tag: string): SharingTagState | null;
+  /** Be told of every change on this node; returns the function that unsubscribes. */
+  onChange(cb: (change: SharingTagChange) => void): () => void;
+  /** Make the tag active here (every other node holding it steps down). */
+  activate(tag: string): void;
+}
+
+/**
+ * The full view over a plain {@link SharingTags} (a standalone node, or a test's fake): the
+ * state follows `isActive`, nothing ever changes, and activating changes nothing because the
+ * node is alone.
+ */
+export function moduleSharingTags(tags: SharingTags): ModuleSharingTags {
+  if (isModuleSharingTags(tags)) {
+    return tags;
+  }
+  return {
+    isActive: (tag) => tags.isActive(tag),
+    state: (tag) => (tags.isActive(tag) ? 'active' : 'backup'),
+    onChange: () => () => undefined,
+    activate: () => undefined,
+  };
+}
+
+function isModuleSharingTags(tags: SharingTags): tags is ModuleSharingTags {
+  const t = tags as Partial<ModuleSharingTags>;
+  return (
+    typeof t.state === 'function' &&
+    typeof t.onChange === 'function' &&
+    typeof t.activate === 'function'
+  );
+}
