@@ -5,7 +5,7 @@
 import { Redis } from 'ioredis';
 import t from 'tap';
 import { silentLogger } from '../../src/core/logger.js';
-import { Clusterer, REMOTE_MI_TIMEOUT_MS } from '../../src/cluster/clusterer.js';
+import { REMOTE_MI_TIMEOUT_MS, type Clusterer } from '../../src/cluster/clusterer.js';
 import {
   clustererSchema,
   parseStoredNode,
@@ -14,7 +14,7 @@ import {
 } from '../../src/cluster/config.js';
 import { MemoryHub } from '../../src/cluster/memory-network.js';
 import { clustererManifest } from '../../src/cluster/mi.js';
-import { ConfigNodeSource, configNodes, nodeSource } from '../../src/cluster/provisioning.js';
+import { nodeSource } from '../../src/cluster/provisioning.js';
 import { localMiRunner } from '../../src/cluster/setup.js';
 import { configSchema } from '../../src/config/index.js';
 import { JsonRpcEngine } from '../../src/mi/jsonrpc.js';
@@ -25,14 +25,9 @@ import {
 } from '../../src/module/index.js';
 import type { ScriptContext } from '../../src/script/context.js';
 import { FakeClock } from '../helpers/fake-clock.js';
+import { flush, memoryClusterer } from '../helpers/memory-clusterer.js';
 import { registries } from '../helpers/module-registries.js';
 import { HAVE_REDIS, startRedis } from '../helpers/redis-server.js';
-
-const flush = async (): Promise<void> => {
-  for (let i = 0; i < 5; i++) {
-    await new Promise<void>((r) => setImmediate(r));
-  }
-};
 
 function config(me: number, extra: Record<string, unknown> = {}): ClustererConfig {
   return clustererSchema.parse({
@@ -62,19 +57,8 @@ async function nodes(clock = new FakeClock()): Promise<{ hub: MemoryHub; n: Node
   const hub = new MemoryHub(1, true);
   const out: Node[] = [];
   for (const id of [1, 2, 3]) {
-    const cfg = config(id);
-    const provisioned = configNodes(cfg);
     const reg = registries({ clock });
-    const c = new Clusterer({
-      config: cfg,
-      network: hub.add(id, provisioned.get(1)!),
-      nodes: new ConfigNodeSource(cfg),
-      provisioned,
-      clock,
-      logger: silentLogger,
-      raise: () => undefined,
-      stats: reg.stats,
-    });
+    const c = memoryClusterer(hub, config(id), { clock, stats: reg.stats });
     await installModules([clustererManifest(c)], reg);
     const engine = new JsonRpcEngine({ registry: reg.commands, logger: silentLogger });
     c.localMi = localMiRunner(engine);
@@ -437,16 +421,7 @@ t.test('send_mi and broadcast_mi run commands on other nodes', async (t) => {
 t.test('readiness follows the network start', async (t) => {
   const cfg = config(1);
   const hub = new MemoryHub(1);
-  const provisioned = configNodes(cfg);
-  const c = new Clusterer({
-    config: cfg,
-    network: hub.add(1, provisioned.get(1)!),
-    nodes: new ConfigNodeSource(cfg),
-    provisioned,
-    clock: new FakeClock(),
-    logger: silentLogger,
-    raise: () => undefined,
-  });
+  const c = memoryClusterer(hub, cfg);
   t.same(c.readiness(), { ready: false, detail: 'cluster network not started' });
   await c.start();
   t.same(c.readiness(), { ready: true });
@@ -560,15 +535,7 @@ t.test(
       provisioned.get(1)!.map((x) => x.nodeId),
       [1, 2],
     );
-    const c = new Clusterer({
-      config: cfg,
-      network: hub.add(1, provisioned.get(1)!),
-      nodes: src,
-      provisioned,
-      clock: new FakeClock(),
-      logger: silentLogger,
-      raise: () => undefined,
-    });
+    const c = memoryClusterer(hub, cfg, { nodes: src, provisioned });
     const reg = registries();
     await installModules([clustererManifest(c)], reg);
     const engine = new JsonRpcEngine({ registry: reg.commands, logger: silentLogger });

@@ -3,22 +3,15 @@
  * callbacks and events, and the SDK's tag-gated jobs.
  */
 import t from 'tap';
-import { silentLogger } from '../../src/core/logger.js';
-import { Clusterer } from '../../src/cluster/clusterer.js';
+import type { Clusterer } from '../../src/cluster/clusterer.js';
 import { clustererSchema, type ClustererConfig } from '../../src/cluster/config.js';
 import { MemoryHub } from '../../src/cluster/memory-network.js';
-import { ConfigNodeSource, configNodes } from '../../src/cluster/provisioning.js';
 import { newer, SHTAG_CAPABILITY } from '../../src/cluster/sharing-tags.js';
 import { z } from 'zod';
 import { defineModule, installModules } from '../../src/module/index.js';
 import { FakeClock } from '../helpers/fake-clock.js';
+import { flush, memoryClusterer } from '../helpers/memory-clusterer.js';
 import { registries } from '../helpers/module-registries.js';
-
-const flush = async (): Promise<void> => {
-  for (let i = 0; i < 5; i++) {
-    await new Promise<void>((r) => setImmediate(r));
-  }
-};
 
 interface Node {
   c: Clusterer;
@@ -53,16 +46,9 @@ async function cluster(
   const nodes: Node[] = [];
   for (const id of ids) {
     const cfg = config(id, ids, { sharing_tags: tags[id - 1] ?? [], ...o.extra });
-    const provisioned = configNodes(cfg);
-    const net = hub.add(id, provisioned.get(1)!);
     const events: Node['events'] = [];
-    const c = new Clusterer({
-      config: cfg,
-      network: net,
-      nodes: new ConfigNodeSource(cfg),
-      provisioned,
+    const c = memoryClusterer(hub, cfg, {
       clock: o.clock ?? new FakeClock(),
-      logger: silentLogger,
       raise: (event, params) => events.push({ event, params }),
     });
     nodes.push({ c, events });
@@ -232,17 +218,8 @@ t.test('a restarted node configured active does not take the tag back', async (t
   await nodes[0]!.c.stop();
   // A new A process: configured active again, epoch 1.
   const cfg = config(1, [1, 2], { sharing_tags: ['vip/1=active'] });
-  const provisioned = configNodes(cfg);
   hub.nodes.delete(1);
-  const a2 = new Clusterer({
-    config: cfg,
-    network: hub.add(1, provisioned.get(1)!),
-    nodes: new ConfigNodeSource(cfg),
-    provisioned,
-    clock: new FakeClock(),
-    logger: silentLogger,
-    raise: () => undefined,
-  });
+  const a2 = memoryClusterer(hub, cfg);
   await a2.start();
   await flush();
   t.same([a2.tags.state('vip/1'), nodes[1]!.c.tags.state('vip/1')], ['backup', 'active']);

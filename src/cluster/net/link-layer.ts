@@ -265,13 +265,7 @@ export abstract class LinkLayer implements PeerHost {
         conn.destroy();
         return;
       }
-      this.writeCore(
-        conn,
-        c.id,
-        p.nodeId,
-        NetType.HELLO,
-        encodeHello({ protocolVersion: PROTOCOL_VERSION, lane }),
-      );
+      this.sendHello(conn, c.id, p.nodeId, lane);
     });
   }
 
@@ -338,13 +332,7 @@ export abstract class LinkLayer implements PeerHost {
         fail('its certificate does not name it');
         return;
       }
-      this.writeCore(
-        conn,
-        c.id,
-        p.nodeId,
-        NetType.HELLO,
-        encodeHello({ protocolVersion: PROTOCOL_VERSION, lane: hello.lane }),
-      );
+      this.sendHello(conn, c.id, p.nodeId, hello.lane);
     }
     this.attach(c, p, hello.lane, conn);
   }
@@ -412,6 +400,17 @@ export abstract class LinkLayer implements PeerHost {
     this.log.info({ cluster: c.id, node: peer.nodeId }, 'cluster pings unanswered: link down');
     this.dropPeerLinks(peer);
     this.scheduleRedial(c, peer);
+  }
+
+  /** Our HELLO on a connection (the dialler's first frame, the listener's answer). */
+  private sendHello(conn: Conn, clusterId: number, peer: number, lane: ConnLane): void {
+    this.writeCore(
+      conn,
+      clusterId,
+      peer,
+      NetType.HELLO,
+      encodeHello({ protocolVersion: PROTOCOL_VERSION, lane }),
+    );
   }
 
   protected writeCore(
