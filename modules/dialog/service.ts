@@ -70,6 +70,16 @@ export class DialogService implements DialogApi {
 
   /** Start the jobs (init). */
   start(): void {
+    const tag = this.host.params.dlg_sharing_tag;
+    if (this.host.cluster !== null && this.host.sharingTags.state(tag) === null) {
+      // In a cluster a tag nobody configured is active nowhere: no node would end, ping or
+      // bill these dialogs. Say so at start rather than let timeouts silently never fire.
+      this.host.logger.warn(
+        { dlg_sharing_tag: tag },
+        'dialog: dlg_sharing_tag is not a sharing tag of this node (clusterer.sharing_tags): ' +
+          'dialogs owned by it are acted on by no node',
+      );
+    }
     this.host.every('timeout', 1000, (r) => {
       this.expire(r.now);
     });

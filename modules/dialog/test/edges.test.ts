@@ -4,7 +4,8 @@
  * parameters, the timeout queue across a clock jump, and addresses built from a leg's source.
  */
 import t from 'tap';
-import { installModules, type ScriptContext } from '../../../src/module/index.js';
+import { LogLevels } from '../../../src/core/log-levels.js';
+import { installModules, type Logger, type ScriptContext } from '../../../src/module/index.js';
 import type { Routes } from '../../../src/script/routes.js';
 import { registries } from '../../../test/helpers/module-registries.js';
 import { request, RX, settle } from '../../../test/helpers/proxy-fakes.js';
@@ -177,3 +178,40 @@ t.test('addresses from a leg source', async (t) => {
   t.equal(sourceUri('tls:192.0.2.1:5061'), 'sips:192.0.2.1:5061');
   t.equal(sourceUri('wss:[2001:db8::1]:443'), 'sips:[2001:db8::1]:443;transport=ws');
 });
+
+t.test(
+  'in a cluster, a dlg_sharing_tag the node does not hold is warned about at start',
+  async (t) => {
+    const warned: unknown[] = [];
+    const quiet = (): undefined => undefined;
+    const logger = {
+      warn: (obj: unknown) => warned.push(obj),
+      info: quiet,
+      error: quiet,
+      debug: quiet,
+      trace: quiet,
+      fatal: quiet,
+      child: () => logger,
+    };
+    const tags = {
+      isActive: () => false,
+      state: (tag: string) => (tag === 'service/1' ? ('backup' as const) : null),
+      onChange: () => () => undefined,
+      activate: () => false,
+    };
+    const install = async (tag: string) => {
+      const r = registries({
+        params: { dialog: { dlg_sharing_tag: tag } },
+        sharingTags: tags,
+        cluster: {} as never,
+        loggers: new LogLevels(logger as unknown as Logger),
+      });
+      const m = await installModules([dialog()], r);
+      await m.destroy();
+    };
+    await install('service/1');
+    t.equal(warned.length, 0, 'a known tag: no warning');
+    await install('vip/7');
+    t.match(warned, [{ dlg_sharing_tag: 'vip/7' }], 'an unknown tag: warned, naming it');
+  },
+);
