@@ -12,7 +12,7 @@ import {
   parseTag,
   type ClustererConfig,
 } from '../../src/cluster/config.js';
-import { MemoryHub } from '../../src/cluster/memory-network.js';
+import { MemoryHub } from '../helpers/memory-network.js';
 import { clustererManifest } from '../../src/cluster/mi.js';
 import { nodeSource } from '../../src/cluster/provisioning.js';
 import { localMiRunner } from '../../src/cluster/setup.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { silentLogger } from '../../src/core/logger.js';
 import { clustererSchema } from '../../src/cluster/config.js';
-import { MemoryHub } from '../../src/cluster/memory-network.js';
+import { MemoryHub } from '../helpers/memory-network.js';
 import { createClusterer, localMiRunner, type NetworkParams } from '../../src/cluster/setup.js';
 import { moduleSharingTags, standaloneSharingTags } from '../../src/module/index.js';
 import { FakeClock } from '../helpers/fake-clock.js';

@@ -5,7 +5,7 @@
 import t from 'tap';
 import type { Clusterer } from '../../src/cluster/clusterer.js';
 import { clustererSchema, type ClustererConfig } from '../../src/cluster/config.js';
-import { MemoryHub } from '../../src/cluster/memory-network.js';
+import { MemoryHub } from '../helpers/memory-network.js';
 import { newer, SHTAG_CAPABILITY } from '../../src/cluster/sharing-tags.js';
 import { z } from 'zod';
 import { defineModule, installModules } from '../../src/module/index.js';

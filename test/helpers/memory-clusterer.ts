@@ -1,7 +1,7 @@
 /** A Clusterer on a node of an in-memory hub, built from a clusterer config (tests). */
 import { Clusterer, type ClustererOptions } from '../../src/cluster/clusterer.js';
 import type { ClustererConfig } from '../../src/cluster/config.js';
-import type { MemoryHub } from '../../src/cluster/memory-network.js';
+import type { MemoryHub } from './memory-network.js';
 import { ConfigNodeSource, configNodes } from '../../src/cluster/provisioning.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { FakeClock } from './fake-clock.js';

@@ -5,7 +5,7 @@
  * path through other started nodes. It lets the control plane (sharing tags, capabilities, MI)
  * be tested without sockets or timers.
  */
-import { CoreError } from '../core/errors.js';
+import { CoreError } from '../../src/core/errors.js';
 import type {
   ClusterNetwork,
   ClusterPacket,
@@ -14,7 +14,7 @@ import type {
   NodeInfo,
   PeerStatus,
   SendResult,
-} from './types.js';
+} from '../../src/cluster/types.js';
 
 type Counters = { pktsIn: number; pktsOut: number; bytesIn: number; bytesOut: number };
 
