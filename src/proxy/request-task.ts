@@ -160,7 +160,11 @@ export class RequestTask {
 
   /** @internal Tell the watchers about a final response sent upstream. */
   notifyFinal(res: SipResponse): void {
-    for (const w of this.watchers ?? []) {
+    // Every stateless reply passes here: no array made when nobody watches.
+    if (this.watchers === null) {
+      return;
+    }
+    for (const w of this.watchers) {
       w.final?.(res);
     }
   }

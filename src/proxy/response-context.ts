@@ -184,8 +184,12 @@ export class ResponseContext {
       }
       // §16.6 item 3: Max-Forwards decremented, or added as 70 - 1.
       copy.decrementMaxForwards(this.host.maxForwards);
-      for (const w of this.task.watchers ?? []) {
-        w.branch?.(copy, branch);
+      // Hot path: only a watched transaction pays for the loop.
+      const watchers = this.task.watchers;
+      if (watchers !== null) {
+        for (const w of watchers) {
+          w.branch?.(copy, branch);
+        }
       }
       // §16.6 item 6: a strict router next: rewrite the copy's Request-URI and Route.
       const strict = applyStrictRoute(copy);
@@ -318,8 +322,11 @@ export class ResponseContext {
     if (res.vias().length === 0) {
       return; // §16.7 item 3: no Via left: the response was for this element
     }
-    for (const w of this.task.watchers ?? []) {
-      w.response?.(res, branch);
+    const watchers = this.task.watchers;
+    if (watchers !== null) {
+      for (const w of watchers) {
+        w.response?.(res, branch);
+      }
     }
     const status = res.status;
     if (status < 200) {
