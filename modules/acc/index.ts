@@ -104,22 +104,12 @@ export default () => {
       },
     ],
     stats: {
-      cdrs: {
-        kind: 'counter',
-        description: 'CDRs written to the sink',
-        read: () => queue?.stats.written ?? 0,
-        reset: () => {
-          if (queue !== null) queue.stats.written = 0;
-        },
-      },
-      missed_calls: {
-        kind: 'counter',
-        description: 'missed-call CDRs written (no answer: failed or cancelled)',
-        read: () => queue?.stats.missed ?? 0,
-        reset: () => {
-          if (queue !== null) queue.stats.missed = 0;
-        },
-      },
+      cdrs: fieldCounter(() => queue?.stats ?? null, 'written', 'CDRs written to the sink'),
+      missed_calls: fieldCounter(
+        () => queue?.stats ?? null,
+        'missed',
+        'missed-call CDRs written (no answer: failed or cancelled)',
+      ),
       skipped: fieldCounter(
         counters,
         'skipped',
@@ -130,22 +120,16 @@ export default () => {
         'duplicates',
         'second ends of a dialog that already has a CDR (not written again)',
       ),
-      sink_errors: {
-        kind: 'counter',
-        description: 'failed sink writes (the CDRs stay queued and are retried)',
-        read: () => queue?.stats.errors ?? 0,
-        reset: () => {
-          if (queue !== null) queue.stats.errors = 0;
-        },
-      },
-      dropped: {
-        kind: 'counter',
-        description: 'CDRs dropped because the queue was full',
-        read: () => queue?.stats.dropped ?? 0,
-        reset: () => {
-          if (queue !== null) queue.stats.dropped = 0;
-        },
-      },
+      sink_errors: fieldCounter(
+        () => queue?.stats ?? null,
+        'errors',
+        'failed sink writes (the CDRs stay queued and are retried)',
+      ),
+      dropped: fieldCounter(
+        () => queue?.stats ?? null,
+        'dropped',
+        'CDRs dropped because the queue was full',
+      ),
       queued: {
         kind: 'gauge',
         description: 'CDRs waiting to be written',

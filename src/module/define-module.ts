@@ -38,19 +38,25 @@ export interface StatDefinition {
 
 /**
  * A resettable counter kept as a numeric field of the module's own object (`stats.hits++` on
- * the hot path, no registry call): the statistic reads the field and a reset zeroes it.
+ * the hot path, no registry call): the statistic reads the field and a reset zeroes it. The
+ * owner may be a getter for an object the module makes only at init.
  */
 export function fieldCounter<K extends string>(
-  owner: Record<K, number>,
+  owner: Record<K, number> | (() => Record<K, number> | null),
   key: K,
   description: string,
 ): StatDefinition {
+  // An owner made at init (a queue, a store) is given as a getter; 0 until it exists.
+  const get = typeof owner === 'function' ? owner : () => owner;
   return {
     kind: 'counter',
     description,
-    read: () => owner[key],
+    read: () => get()?.[key] ?? 0,
     reset: () => {
-      owner[key] = 0;
+      const o = get();
+      if (o !== null) {
+        o[key] = 0;
+      }
     },
   };
 }
