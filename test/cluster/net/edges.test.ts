@@ -15,19 +15,15 @@ import {
 } from '../../../src/cluster/net/core-messages.js';
 import type { ClusterPacket } from '../../../src/cluster/types.js';
 import { freePort } from '../../helpers/ports.js';
-import { FAST_TIMERS, allUp, linkOf, makeCluster, nodeInfo, waitFor } from './harness.js';
-
-const base = (over: Partial<Frame>): Frame => ({
-  lane: 'control',
-  clusterId: 1,
-  source: 1,
-  destination: 2,
-  ttl: 1,
-  capability: NET_CAPABILITY,
-  type: NetType.PING,
-  payload: Buffer.alloc(0),
-  ...over,
-});
+import {
+  FAST_TIMERS,
+  allUp,
+  coreFrame,
+  linkOf,
+  makeCluster,
+  nodeInfo,
+  waitFor,
+} from './harness.js';
 
 t.test('options are validated', async (t) => {
   const n = (id: number, port = 5000, tls = false) => nodeInfo(1, id, port, tls);
@@ -140,7 +136,7 @@ async function impersonate(
   await new Promise((r) => s.once('connect', r));
   s.write(
     encodeFrame(
-      base({
+      coreFrame({
         source,
         destination: to,
         type: NetType.HELLO,
@@ -163,9 +159,9 @@ t.test(
     t.teardown(() => s.destroy());
     await waitFor(() => frames.some((f) => f.type === NetType.PING), 2000, 'node 2 pings us');
     const ping = frames.find((f) => f.type === NetType.PING)!;
-    s.write(encodeFrame(base({ type: NetType.PONG, payload: ping.payload })));
+    s.write(encodeFrame(coreFrame({ type: NetType.PONG, payload: ping.payload })));
     await waitFor(() => linkOf(c.net(2), 1) === 'Up', 2000, 'our pong brings the link Up');
-    s.write(encodeFrame(base({ type: NetType.PING, payload: encodeSeq(77) })));
+    s.write(encodeFrame(coreFrame({ type: NetType.PING, payload: encodeSeq(77) })));
     await waitFor(
       () => frames.some((f) => f.type === NetType.PONG && f.payload.readUInt32BE(0) === 77),
       2000,
@@ -174,7 +170,7 @@ t.test(
     // Adjacency: node 1 lists 2, so 2 may route to 1, and 3 learns it through 2.
     s.write(
       encodeFrame(
-        base({
+        coreFrame({
           type: NetType.TOPOLOGY,
           payload: encodeAdjacency({ origin: 1, boot: 1, counter: 1, neighbours: [2] }),
         }),
@@ -191,11 +187,11 @@ t.test(
     );
 
     const bad0 = c.net(2).stats().badFrames;
-    s.write(encodeFrame(base({ type: NetType.PING, payload: Buffer.alloc(2) })));
-    s.write(encodeFrame(base({ type: NetType.PONG, payload: Buffer.alloc(2) })));
-    s.write(encodeFrame(base({ type: NetType.TOPOLOGY, payload: Buffer.alloc(3) })));
-    s.write(encodeFrame(base({ clusterId: 5, capability: 'cap' })));
-    s.write(encodeFrame(base({ type: 99 })));
+    s.write(encodeFrame(coreFrame({ type: NetType.PING, payload: Buffer.alloc(2) })));
+    s.write(encodeFrame(coreFrame({ type: NetType.PONG, payload: Buffer.alloc(2) })));
+    s.write(encodeFrame(coreFrame({ type: NetType.TOPOLOGY, payload: Buffer.alloc(3) })));
+    s.write(encodeFrame(coreFrame({ clusterId: 5, capability: 'cap' })));
+    s.write(encodeFrame(coreFrame({ type: 99 })));
     await waitFor(() => c.net(2).stats().badFrames === bad0 + 4, 2000, 'four bad payloads counted');
 
     const at3: ClusterPacket[] = [];
@@ -203,7 +199,7 @@ t.test(
     const relayed0 = c.net(2).stats().relayed;
     s.write(
       encodeFrame(
-        base({
+        coreFrame({
           lane: 'data',
           destination: 3,
           ttl: 1,
@@ -214,7 +210,7 @@ t.test(
     );
     s.write(
       encodeFrame(
-        base({
+        coreFrame({
           lane: 'bulk',
           destination: 3,
           ttl: 4,
@@ -225,7 +221,7 @@ t.test(
     );
     s.write(
       encodeFrame(
-        base({
+        coreFrame({
           lane: 'data',
           destination: 9,
           ttl: 4,
@@ -237,7 +233,7 @@ t.test(
     const bigPayload = Buffer.alloc(100_000, 7);
     s.write(
       encodeFrame(
-        base({ lane: 'bulk', destination: 3, ttl: 4, capability: 'cap', payload: bigPayload }),
+        coreFrame({ lane: 'bulk', destination: 3, ttl: 4, capability: 'cap', payload: bigPayload }),
       ),
     );
     await waitFor(() => at3.length === 2, 2000, 'relayed to 3');

@@ -1,5 +1,7 @@
 /** Builds small clusters of {@link BinNetwork} nodes on 127.0.0.1 for the channel's tests. */
 import { BinNetwork, type BinNetworkOptions } from '../../../src/cluster/net/index.js';
+import type { Frame } from '../../../src/cluster/net/codec.js';
+import { NET_CAPABILITY, NetType } from '../../../src/cluster/net/core-messages.js';
 import type { NodeInfo } from '../../../src/cluster/types.js';
 import { freePort } from '../../helpers/ports.js';
 import { clusterCerts } from '../../helpers/cluster-certs.js';
@@ -144,3 +146,16 @@ export function allUp(c: TestCluster): boolean {
   }
   return true;
 }
+
+/** A channel frame from node 1 to node 2 of cluster 1 on the control lane; `over` changes it. */
+export const coreFrame = (over: Partial<Frame>): Frame => ({
+  lane: 'control',
+  clusterId: 1,
+  source: 1,
+  destination: 2,
+  ttl: 1,
+  capability: NET_CAPABILITY,
+  type: NetType.PING,
+  payload: Buffer.alloc(0),
+  ...over,
+});

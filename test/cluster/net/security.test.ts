@@ -2,22 +2,29 @@ import { connect, type Socket } from 'node:net';
 import t from 'tap';
 import { BinNetwork } from '../../../src/cluster/net/index.js';
 import { encodeFrame } from '../../../src/cluster/net/codec.js';
-import { NET_CAPABILITY, NetType, encodeHello } from '../../../src/cluster/net/core-messages.js';
+import { NetType, encodeHello } from '../../../src/cluster/net/core-messages.js';
 import { clusterCerts } from '../../helpers/cluster-certs.js';
 import { freePort } from '../../helpers/ports.js';
-import { FAST_TIMERS, allUp, linkOf, makeCluster, nodeInfo, waitFor } from './harness.js';
+import {
+  FAST_TIMERS,
+  allUp,
+  coreFrame,
+  linkOf,
+  makeCluster,
+  nodeInfo,
+  waitFor,
+} from './harness.js';
 
 const hello = (source: number, destination: number, clusterId = 1): Buffer =>
-  encodeFrame({
-    lane: 'control',
-    clusterId,
-    source,
-    destination,
-    ttl: 1,
-    capability: NET_CAPABILITY,
-    type: NetType.HELLO,
-    payload: encodeHello({ protocolVersion: 1, lane: 'main' }),
-  });
+  encodeFrame(
+    coreFrame({
+      clusterId,
+      source,
+      destination,
+      type: NetType.HELLO,
+      payload: encodeHello({ protocolVersion: 1, lane: 'main' }),
+    }),
+  );
 
 /** Connect, write `bytes`, and resolve when the node closes the connection. */
 function sendRaw(port: number, ...bytes: Buffer[]): Promise<void> {
@@ -80,16 +87,7 @@ t.test('garbage and truncated frames on the bin port are survived', async (t) =>
   await sendRaw(port, huge);
   t.equal(c.net(2).stats().badFrames, bad0 + 2, 'bad magic and oversize counted');
   // Before the handshake, 1 KiB is the most a stranger can make the node buffer.
-  const big = encodeFrame({
-    lane: 'control',
-    clusterId: 1,
-    source: 1,
-    destination: 2,
-    ttl: 1,
-    capability: NET_CAPABILITY,
-    type: NetType.HELLO,
-    payload: Buffer.alloc(2000),
-  });
+  const big = encodeFrame(coreFrame({ type: NetType.HELLO, payload: Buffer.alloc(2000) }));
   await sendRaw(port, big.subarray(0, 100));
   t.equal(c.net(2).stats().badFrames, bad0 + 3, 'a large first frame closes at once');
   // Truncated: the node waits for the rest, then drops the silent connection.
