@@ -51,25 +51,39 @@ t.test('shortest paths need both ends to list a link; stale updates are ignored'
 
 /** Nodes 1, 2, 3; node 1 reaches node 3 through a cutter, node 2 reaches it directly. */
 async function triangle(t: Test, rerouting = true): Promise<{ c: TestCluster; cutter: TcpCutter }> {
-  const cut = { port: 0 };
-  const c = await makeCluster({
-    ids: [1, 2, 3],
-    start: false,
-    extra: { enableRerouting: rerouting },
-    urlFor: (viewer, target, port) => (viewer === 1 && target === 3 ? cut.port || port : port),
-  });
-  const k = new TcpCutter(c.ports.get(3)!);
-  cut.port = await k.start();
-  // The urls were read at build time: rebuild node 1 now that the cutter port is known.
-  await Promise.all([c.net(2).start(), c.net(3).start()]);
-  await c.restart(1);
-  t.teardown(async () => {
-    await c.stop();
-    await k.stop();
-  });
-  await waitFor(() => allUp(c), 5000, 'all Up');
-  t.ok(k.connections >= 1, 'node 1 reaches node 3 through the cutter');
-  return { c, cutter: k };
+  // Ports are picked free before the nodes bind them, and another test may take one meanwhile:
+  // like makeCluster, stop everything and build again on other ports (a node left running
+  // would keep the test from ending).
+  for (let attempt = 1; ; attempt++) {
+    const cut = { port: 0 };
+    const c = await makeCluster({
+      ids: [1, 2, 3],
+      start: false,
+      extra: { enableRerouting: rerouting },
+      urlFor: (viewer, target, port) => (viewer === 1 && target === 3 ? cut.port || port : port),
+    });
+    const k = new TcpCutter(c.ports.get(3)!);
+    try {
+      cut.port = await k.start();
+      // The urls were read at build time: rebuild node 1 now that the cutter port is known.
+      await Promise.all([c.net(2).start(), c.net(3).start()]);
+      await c.restart(1);
+    } catch (err) {
+      await c.stop();
+      await k.stop();
+      if (attempt >= 3 || (err as { code?: string }).code !== 'TANDEM_ERR_LISTEN') {
+        throw err;
+      }
+      continue;
+    }
+    t.teardown(async () => {
+      await c.stop();
+      await k.stop();
+    });
+    await waitFor(() => allUp(c), 5000, 'all Up');
+    t.ok(k.connections >= 1, 'node 1 reaches node 3 through the cutter');
+    return { c, cutter: k };
+  }
 }
 
 t.test('with the 1-3 link cut, 1 reaches 3 through 2', async (t) => {
