@@ -130,6 +130,17 @@ export class CapabilityRegistry {
         return network.broadcast(def.clusterId, def.name, type, frame(payload), lane);
       },
       nodes: () => network.peers(def.clusterId),
+      // Until the sync engine (src/cluster/sync) lands, live packets are all there is: a
+      // capability is as synced as they make it and no full transfer can be asked for.
+      synced: true,
+      requestSync: () => false,
+      syncedNodes: () => [
+        network.myNodeId,
+        ...network
+          .peers(def.clusterId)
+          .filter((p) => p.reachable)
+          .map((p) => p.nodeId),
+      ],
     };
   }
 

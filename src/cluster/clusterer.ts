@@ -196,6 +196,7 @@ export class Clusterer {
       activate: (tag) => {
         tags.activate(tag, 'activated by a module');
       },
+      heldActive: (tag) => tags.heldActive(tag),
     };
   }
 

@@ -125,6 +125,18 @@ export class SharingTagEngine {
     return tag === null || this.tags.get(tag)?.state === 'active';
   }
 
+  /** Held active here, or by a peer this node can reach (the holder of the newest epoch). */
+  heldActive(tag: string): boolean {
+    const e = this.tags.get(tag);
+    if (e === undefined) {
+      return false;
+    }
+    if (e.state === 'active') {
+      return true;
+    }
+    return e.owner !== 0 && e.owner !== this.me && this.holderReachable(e);
+  }
+
   state(tag: string): ShtagState | null {
     return this.tags.get(tag)?.state ?? null;
   }

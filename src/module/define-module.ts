@@ -125,8 +125,9 @@ export interface CapabilityPacket {
 }
 
 /**
- * What a capability is told besides packets: peers coming and going, and (with the sync of
- * the next issue) the start and end of a full transfer.
+ * What a capability is told besides packets: peers coming and going, and the start and end of a
+ * full transfer (this node receiving: `sync_requested` when it asks `nodeId`, `sync_done` when
+ * the transfer ended, verified or not).
  */
 export type CapabilityEvent =
   | { readonly kind: 'node_up'; readonly clusterId: number; readonly nodeId: number }
@@ -140,15 +141,49 @@ export type CapabilityEvent =
       readonly detail?: string;
     };
 
+/** Which transfer a sync callback belongs to. */
+export interface SyncContext {
+  /** The other node: the receiver (on the donor) or the donor (on the receiver). */
+  readonly node: number;
+  /**
+   * What to transfer: null for everything, or a module-defined subset (the dialog module's
+   * `dlg_cluster_sync <sharing_tag>` passes the tag).
+   */
+  readonly scope: string | null;
+}
+
 /**
- * A capability's full transfer (donor streams every record, receiver applies them if newer).
- * Declared now so modules can be written against it; the sync engine arrives with issue 8.
+ * A capability's full transfer (src/cluster/sync runs it). The module only emits and applies
+ * records, one Buffer each; the engine chunks them on the bulk lane with back-pressure, counts
+ * and digests them, and verifies count and digest on the receiver before it calls the
+ * capability synced. Live packets that arrive from the sync request on are held back and
+ * handed to `onPacket` after `end`, so a record sent by the sync can never land after a newer
+ * live change; `apply` must still follow the revision rule (apply only if newer), which makes
+ * a resync, a replay and a load from the store commute.
  */
 export interface CapabilitySync {
-  /** Donor side: stream every record to `to`, awaiting `send` (back-pressure). */
-  donate(to: number, send: (chunk: Buffer) => Promise<void>): Promise<void>;
-  /** Receiver side: apply one chunk (apply-if-newer, so order does not matter). */
-  apply(chunk: Buffer, from: number): void;
+  /**
+   * Whether a node must pull the data set from a donor before it is synced (default true).
+   * False: the capability is synced at start (it only carries live state).
+   */
+  readonly startupSync?: boolean;
+  /**
+   * Donor side: emit every record of `ctx.scope`, each one Buffer (under 1 MiB), awaiting what
+   * `emit` returns (it resolves when there is room: back-pressure). Iterate without copying the
+   * whole set; a record changed meanwhile may be emitted in either version (live replication
+   * carries the change). A throw or rejection aborts the transfer (the receiver retries).
+   */
+  donate(ctx: SyncContext, emit: (record: Buffer) => void | Promise<void>): Promise<void>;
+  /** Receiver: a transfer starts (e.g. mark what is held now, to sweep at `end`). */
+  begin?(ctx: SyncContext): void;
+  /** Receiver: one record, applied only if newer than the held one. */
+  apply(record: Buffer, ctx: SyncContext): void;
+  /**
+   * Receiver: the transfer ended. `ok` means every record arrived and count and digest matched:
+   * the module may drop what it held in scope at `begin` that the donor did not send and that
+   * nothing changed since (deletes it missed). Not ok: keep everything (a retry follows).
+   */
+  end?(ctx: SyncContext, ok: boolean): void;
 }
 
 /** What a module passes to `host.cluster.registerCapability`. */
@@ -181,6 +216,19 @@ export interface Capability {
   sendAll(type: number, payload: Buffer, lane?: ClusterLane): number;
   /** The cluster's other nodes and their state. */
   nodes(): ClusterPeer[];
+  /**
+   * True once the capability holds the cluster's data set: after a verified transfer, by the
+   * seed fallback, or at once when it has no `sync` or `startupSync: false`.
+   */
+  readonly synced: boolean;
+  /**
+   * Pull the data set (or `scope` of it) again from a donor (`ul_cluster_sync`,
+   * `dlg_cluster_sync`); returns at once, the transfer runs and retries in the background.
+   * False when the capability has no `sync`.
+   */
+  requestSync(scope?: string | null): boolean;
+  /** Synced nodes of the cluster for this capability, this node included when synced. */
+  syncedNodes(): number[];
 }
 
 /** `host.cluster`: null on a standalone node. */

@@ -10,6 +10,7 @@ export {
   type CapabilityEvent,
   type CapabilityPacket,
   type CapabilitySync,
+  type SyncContext,
   type ClusterApi,
   type ClusterLane,
   type ClusterPeer,

@@ -33,6 +33,11 @@ export interface ModuleSharingTags extends SharingTags {
   onChange(cb: (change: SharingTagChange) => void): () => void;
   /** Make the tag active here (every other node holding it steps down). */
   activate(tag: string): void;
+  /**
+   * Is the tag active on some node this one can reach (itself included)? False while nobody
+   * holds it or its holder is unreachable: backups then purge expired data after a grace time.
+   */
+  heldActive(tag: string): boolean;
 }
 
 /**
@@ -49,6 +54,7 @@ export function moduleSharingTags(tags: SharingTags): ModuleSharingTags {
     state: (tag) => (tags.isActive(tag) ? 'active' : 'backup'),
     onChange: () => () => undefined,
     activate: () => undefined,
+    heldActive: () => true,
   };
 }
 
@@ -57,6 +63,7 @@ function isModuleSharingTags(tags: SharingTags): tags is ModuleSharingTags {
   return (
     typeof t.state === 'function' &&
     typeof t.onChange === 'function' &&
-    typeof t.activate === 'function'
+    typeof t.activate === 'function' &&
+    typeof t.heldActive === 'function'
   );
 }
