@@ -6,6 +6,7 @@
  * tests start it in-process.
  */
 import { readFileSync } from 'node:fs';
+import type { Clock, TimerHandle } from './core/clock.js';
 import { TimerWheel } from './core/timer-wheel.js';
 import type { Logger } from './core/logger.js';
 import { CoreError } from './core/errors.js';
@@ -262,7 +263,9 @@ export async function startTandem(
   };
 
   let modules: InstalledModules | null = null;
+  let readyTimer: TimerHandle | null = null;
   const stopAll = async (graceMs: number, reason: string): Promise<void> => {
+    readyTimer?.cancel();
     events.raise('E_CORE_SHUTDOWN', { reason });
     proxy.drain();
     const deadline = Date.now() + graceMs;
@@ -345,6 +348,9 @@ export async function startTandem(
     self.setSockets(transport.sockets());
     transport.setHandler(transactions);
     await clusterer?.start();
+    if (clusterer !== null) {
+      readyTimer = signalModulesReady(clusterer, clock, loggers.component('clusterer'));
+    }
     probe.start();
     if (mi !== null) {
       const { host, port } = config.mi.listen;
@@ -377,6 +383,26 @@ export async function startTandem(
     listen: transport.sockets().map((s) => s.id),
   });
   return app;
+}
+
+/**
+ * Tell the clusterer the modules are ready (capabilities may ask donors; the seed fallback
+ * interval starts). With `TANDEM_TEST_HOOKS=1`, `TANDEM_TEST_STARTUP_DELAY_MS` delays the signal
+ * (the network is up meanwhile) to play a slow start-up; returns that timer.
+ */
+function signalModulesReady(c: Clusterer, clock: Clock, logger: Logger): TimerHandle | null {
+  const delay =
+    process.env['TANDEM_TEST_HOOKS'] === '1'
+      ? Number(process.env['TANDEM_TEST_STARTUP_DELAY_MS'] ?? 0)
+      : 0;
+  if (!(delay > 0)) {
+    c.modulesReady();
+    return null;
+  }
+  logger.warn({ delayMs: delay }, 'test hook: the modules-ready signal is delayed');
+  return clock.setTimer(delay, () => {
+    c.modulesReady();
+  });
 }
 
 /** How long a stop waits for queued webhook deliveries. */

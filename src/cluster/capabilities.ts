@@ -2,12 +2,17 @@
  * Capabilities: what a module replicates through the cluster (OpenSIPS `register_capability`:
  * `usrloc-contact-repl`, `dialog-dlg-repl`). A module registers one with its packet handler and
  * gets a handle to send with; every packet carries the capability's data version (two bytes
- * before the module's payload) so a node never applies data of a format it does not speak.
- * `clusterer:set_cap_status` disables one: nothing is sent or applied until it is enabled.
+ * before the module's payload) so a node never applies data of a format it does not speak,
+ * then the sender's boot id and a per-destination sequence number (the sync engine in
+ * src/cluster/sync sees gaps with them). `clusterer:set_cap_status` disables one: nothing is
+ * sent or applied until it is enabled (the packets missed meanwhile show as a gap).
  */
 import { CoreError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Capability, CapabilityDefinition, CapabilityEvent } from '../module/define-module.js';
+import { CapSync, type SyncState } from './sync/cap-sync.js';
+import { LIVE_HEADER } from './sync/codec.js';
+import { BACKOFF_MIN_MS, type SyncEngine } from './sync/engine.js';
 import type { ClusterNetwork } from './types.js';
 
 export type {
@@ -19,13 +24,6 @@ export type {
   ClusterApi,
 } from '../module/define-module.js';
 
-interface Registered {
-  readonly def: CapabilityDefinition;
-  enabled: boolean;
-  /** Packets dropped: another data version, disabled, or too short. */
-  dropped: number;
-}
-
 /** One row of `clusterer:list_cap`. */
 export interface CapabilityInfo {
   readonly name: string;
@@ -34,16 +32,28 @@ export interface CapabilityInfo {
   readonly dataVersion: number;
   readonly dropped: number;
   readonly synced: boolean;
+  readonly state: SyncState;
+  /** The transfer this node is receiving now: its donor, or null. */
+  readonly donor: number | null;
+  /** Transfers asked for and waiting for a donor or a back-off. */
+  readonly pending: number;
+  readonly recordsReceived: number;
+  readonly recordsExpected: number | null;
+  readonly recordsSent: number;
+  readonly transfersServed: number;
+  readonly serving: number;
+  readonly gaps: number;
+  readonly syncedBy: string;
+  readonly lastFailure: string | null;
 }
 
-const HEADER = 2;
-
 export class CapabilityRegistry {
-  private readonly caps = new Map<string, Registered>();
+  private readonly caps = new Map<string, CapSync>();
 
   constructor(
     private readonly network: ClusterNetwork,
     private readonly logger: Logger,
+    private readonly engine: SyncEngine,
   ) {}
 
   register(def: CapabilityDefinition): Capability {
@@ -68,10 +78,11 @@ export class CapabilityRegistry {
         `capability ${def.name}: dataVersion is 0-65535`,
       );
     }
-    const reg: Registered = { def, enabled: true, dropped: 0 };
+    const reg = new CapSync(def, BACKOFF_MIN_MS);
     this.caps.set(def.name, reg);
+    const engine = this.engine;
     this.network.onPacket(def.name, (p) => {
-      if (!reg.enabled || p.payload.length < HEADER || p.clusterId !== def.clusterId) {
+      if (!reg.enabled || p.payload.length < LIVE_HEADER || p.clusterId !== def.clusterId) {
         reg.dropped++;
         return;
       }
@@ -84,24 +95,20 @@ export class CapabilityRegistry {
         );
         return;
       }
-      try {
-        def.onPacket({
+      engine.live(
+        reg,
+        {
           clusterId: p.clusterId,
           source: p.source,
           type: p.type,
-          payload: p.payload.subarray(HEADER),
-        });
-      } catch (err) {
-        reg.dropped++;
-        this.logger.error({ err, capability: def.name }, 'capability packet handler failed');
-      }
+          payload: p.payload.subarray(LIVE_HEADER),
+        },
+        p.payload.readUInt32BE(2),
+        p.payload.readUInt32BE(6),
+      );
     });
+    engine.add(reg);
     const network = this.network;
-    const frame = (payload: Buffer): Buffer => {
-      const head = Buffer.allocUnsafe(HEADER);
-      head.writeUInt16BE(def.dataVersion, 0);
-      return Buffer.concat([head, payload]);
-    };
     return {
       name: def.name,
       clusterId: def.clusterId,
@@ -109,39 +116,23 @@ export class CapabilityRegistry {
         return reg.enabled;
       },
       sendTo(nodeId, type, payload, lane) {
-        if (!reg.enabled) {
-          return 'disabled';
-        }
-        return network.send(
-          {
-            clusterId: def.clusterId,
-            destination: nodeId,
-            capability: def.name,
-            type,
-            payload: frame(payload),
-          },
-          lane,
-        );
+        return reg.enabled ? engine.sendTo(reg, nodeId, type, payload, lane) : 'disabled';
       },
       sendAll(type, payload, lane) {
-        if (!reg.enabled) {
-          return 0;
-        }
-        return network.broadcast(def.clusterId, def.name, type, frame(payload), lane);
+        return reg.enabled ? engine.sendAll(reg, type, payload, lane) : 0;
       },
       nodes: () => network.peers(def.clusterId),
-      // Until the sync engine (src/cluster/sync) lands, live packets are all there is: a
-      // capability is as synced as they make it and no full transfer can be asked for.
-      synced: true,
-      requestSync: () => false,
-      syncedNodes: () => [
-        network.myNodeId,
-        ...network
-          .peers(def.clusterId)
-          .filter((p) => p.reachable)
-          .map((p) => p.nodeId),
-      ],
+      get synced() {
+        return reg.synced;
+      },
+      requestSync: (scope) => engine.requestSync(reg, scope ?? null),
+      syncedNodes: () => engine.syncedNodes(reg),
     };
+  }
+
+  /** The sync state of a registered capability (MI, tests). */
+  get(name: string): CapSync | undefined {
+    return this.caps.get(name);
   }
 
   /** Tell every capability of the cluster about an event. */
@@ -169,14 +160,25 @@ export class CapabilityRegistry {
   }
 
   list(): CapabilityInfo[] {
+    const ready = this.engine.ready;
     return [...this.caps.values()].map((r) => ({
       name: r.def.name,
       clusterId: r.def.clusterId,
       enabled: r.enabled,
       dataVersion: r.def.dataVersion,
       dropped: r.dropped,
-      // No full transfer exists before issue 8: a capability is as synced as live packets make it.
-      synced: true,
+      synced: r.synced,
+      state: r.state(ready),
+      donor: r.transfer?.donor ?? null,
+      pending: r.wants.length,
+      recordsReceived: r.recordsReceived,
+      recordsExpected: r.recordsExpected,
+      recordsSent: r.recordsSent,
+      transfersServed: r.transfersServed,
+      serving: r.serving,
+      gaps: r.gaps,
+      syncedBy: r.syncedBy,
+      lastFailure: r.lastFailure,
     }));
   }
 }

@@ -19,6 +19,7 @@ import {
 import type { ClustererConfig } from './config.js';
 import type { NodeSource } from './provisioning.js';
 import { SHTAG_CAPABILITY, SharingTagEngine, type ShtagChange } from './sharing-tags.js';
+import { SYNC_CAPABILITY, SyncEngine } from './sync/engine.js';
 import type { ClusterNetwork, ClusterPacket, NodeInfo } from './types.js';
 
 /** The reserved capability `send_mi`/`broadcast_mi` travel on. */
@@ -70,6 +71,8 @@ interface PendingMi {
 export class Clusterer {
   readonly tags: SharingTagEngine;
   readonly caps: CapabilityRegistry;
+  /** Sequence numbers, gaps, STATUS and full transfers of the capabilities. */
+  readonly sync: SyncEngine;
   readonly network: ClusterNetwork;
   localMi: LocalMi | undefined;
   private provisioned: Map<number, NodeInfo[]>;
@@ -86,7 +89,16 @@ export class Clusterer {
     this.network = o.network;
     this.provisioned = o.provisioned;
     this.localMi = o.localMi;
-    this.caps = new CapabilityRegistry(o.network, o.logger);
+    this.sync = new SyncEngine({
+      network: o.network,
+      clock: o.clock,
+      logger: o.logger,
+      seedFallbackMs: o.config.seed_fallback_interval * 1000,
+      syncTimeoutMs: o.config.sync_timeout * 1000,
+      statusIntervalMs: o.config.ping_interval * 1000,
+      isSeed: (clusterId) => this.self(clusterId)?.seed ?? false,
+    });
+    this.caps = new CapabilityRegistry(o.network, o.logger, this.sync);
     this.tags = new SharingTagEngine({
       network: o.network,
       clock: o.clock,
@@ -107,6 +119,7 @@ export class Clusterer {
     });
     this.capabilityStats(SHTAG_CAPABILITY);
     this.capabilityStats(MI_CAPABILITY);
+    this.capabilityStats(SYNC_CAPABILITY);
     o.network.onReachability((clusterId, nodeId, reachable) => {
       this.reachability(clusterId, nodeId, reachable);
     });
@@ -119,10 +132,21 @@ export class Clusterer {
   async start(): Promise<void> {
     await this.network.start();
     this.started = true;
+    this.sync.start();
+  }
+
+  /**
+   * This node's modules are ready (app.ts: after the script loaded and the transport and the
+   * cluster started): capabilities ask donors from now on, and `seed_fallback_interval` counts
+   * from now, so a slow start-up never makes a seed declare itself synced with partial data.
+   */
+  modulesReady(): void {
+    this.sync.modulesReady();
   }
 
   async stop(): Promise<void> {
     this.started = false;
+    this.sync.stop();
     this.tags.stop();
     for (const [id, p] of this.pending) {
       p.timer.cancel();
@@ -133,9 +157,15 @@ export class Clusterer {
     await this.o.nodes.close();
   }
 
-  /** `/ready`: not ready until the network has started (later also: capabilities synced). */
+  /** `/ready`: ready once the network has started and every capability is synced. */
   readiness(): ReadinessState {
-    return this.started ? { ready: true } : { ready: false, detail: 'cluster network not started' };
+    if (!this.started) {
+      return { ready: false, detail: 'cluster network not started' };
+    }
+    const unsynced = this.sync.unsynced();
+    return unsynced.length === 0
+      ? { ready: true }
+      : { ready: false, detail: `capabilities not synced: ${unsynced.join(', ')}` };
   }
 
   /** This node's provisioned entry in a cluster. */
@@ -172,6 +202,7 @@ export class Clusterer {
       registerCapability: (def: CapabilityDefinition): Capability => {
         const cap = this.caps.register(def);
         this.capabilityStats(def.name);
+        this.syncStats(def.name);
         return cap;
       },
       nodes: (clusterId) => this.network.peers(clusterId ?? first()),
@@ -316,6 +347,7 @@ export class Clusterer {
       node_id: nodeId,
       new_state: reachable ? 1 : 0,
     });
+    this.sync.reachability(clusterId, nodeId, reachable);
     this.caps.notify({ kind: reachable ? 'node_up' : 'node_down', clusterId, nodeId });
     for (const cb of reachable ? [...this.nodeUp] : [...this.nodeDown]) {
       try {
@@ -338,6 +370,28 @@ export class Clusterer {
         kind: 'gauge',
         description: `${capability}: ${what}`,
         read: () => this.network.stats().perCapability.get(capability)?.[field] ?? 0,
+      });
+    }
+  }
+
+  /** A module capability's sync counters (`clusterer:cap_<name>_gaps` ...). */
+  private syncStats(capability: string): void {
+    const stats = this.o.stats;
+    const cap = this.caps.get(capability);
+    if (stats === undefined || cap === undefined) {
+      return;
+    }
+    const slug = capability.replace(/[^A-Za-z0-9]+/g, '_');
+    const counters = [
+      ['gaps', 'replication gaps seen (lost live packets)', () => cap.gaps],
+      ['records_sent', 'records sent as a sync donor', () => cap.recordsSent],
+      ['transfers_served', 'full transfers served as a donor', () => cap.transfersServed],
+    ] as const;
+    for (const [suffix, what, read] of counters) {
+      stats.register('clusterer', `cap_${slug}_${suffix}`, {
+        kind: 'gauge',
+        description: `${capability}: ${what}`,
+        read,
       });
     }
   }

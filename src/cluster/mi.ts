@@ -9,7 +9,7 @@
 import { defineModule, type ModuleManifest } from '../module/define-module.js';
 import { MI_CODES, MiError } from '../module/mi-error.js';
 import type { MiParams } from '../module/mi-params.js';
-import type { MiValue } from '../module/mi-types.js';
+import type { MiCommandDefinition, MiValue } from '../module/mi-types.js';
 import type { Clusterer, RemoteMiReply } from './clusterer.js';
 import { parseTag } from './config.js';
 
@@ -54,6 +54,44 @@ function answer(r: RemoteMiReply): MiValue {
     throw new MiError(r.error.code, r.error.message);
   }
   return r.result;
+}
+
+/**
+ * Commands for the multi-process tests, present only with `TANDEM_TEST_HOOKS=1`:
+ * `test_drop_next <capability> <count>` loses the next `count` live packets of a capability
+ * this node sends (each `sendAll`/`sendTo` is one packet), after they took their sequence
+ * numbers, as a dropped connection would.
+ */
+function testHooks(c: Clusterer): MiCommandDefinition[] {
+  if (process.env['TANDEM_TEST_HOOKS'] !== '1') {
+    return [];
+  }
+  return [
+    {
+      name: 'test_drop_next',
+      description: 'test hook: drop the next live packets of a capability after numbering them',
+      recipes: [
+        {
+          params: [
+            { name: 'capability', type: 'string' },
+            { name: 'count', type: 'integer' },
+          ],
+        },
+      ],
+      handler: (params) => {
+        const cap = c.caps.get(params.string('capability'));
+        if (cap === undefined) {
+          throw new MiError(MI_CODES.NOT_FOUND, 'Capability not found');
+        }
+        const count = params.number('count');
+        if (!Number.isInteger(count) || count < 0) {
+          throw new MiError(MI_CODES.BAD_REQUEST, "Bad value for 'count'");
+        }
+        cap.dropNext = count;
+        return undefined;
+      },
+    },
+  ];
 }
 
 /** The cluster's manifest; `c` is the node's clusterer. */
@@ -193,7 +231,9 @@ export function clustererManifest(c: Clusterer): ModuleManifest {
                   const s = c.network.stats().perCapability.get(cap.name);
                   return {
                     name: cap.name,
-                    state: cap.synced ? 'Ok' : 'not synced',
+                    state: cap.state,
+                    // OpenSIPS's own wording of the state, for scripts written against it.
+                    status: cap.synced ? 'Ok' : 'not synced',
                     enabled: cap.enabled ? 'yes' : 'no',
                     data_version: cap.dataVersion,
                     pkts_in: s?.pktsIn ?? 0,
@@ -201,12 +241,26 @@ export function clustererManifest(c: Clusterer): ModuleManifest {
                     bytes_in: s?.bytesIn ?? 0,
                     bytes_out: s?.bytesOut ?? 0,
                     dropped: cap.dropped,
+                    transfer:
+                      cap.donor !== null ? 'receiving' : cap.pending > 0 ? 'pending' : 'none',
+                    donor: cap.donor === null ? 'none' : cap.donor,
+                    records_received: cap.recordsReceived,
+                    ...(cap.recordsExpected === null
+                      ? {}
+                      : { records_expected: cap.recordsExpected }),
+                    records_sent: cap.recordsSent,
+                    transfers_served: cap.transfersServed,
+                    serving: cap.serving,
+                    gaps: cap.gaps,
+                    synced_by: cap.syncedBy === '' ? 'none' : cap.syncedBy,
+                    last_failure: cap.lastFailure ?? 'none',
                   };
                 }),
             })),
           };
         },
       },
+      ...testHooks(c),
       {
         name: 'list_shtags',
         description: 'lists the sharing tags with their state on this node',

@@ -396,6 +396,13 @@ export const clustererSchema = z
       ping_timeout: positiveInt().default(1000),
       no_ping_retries: positiveInt().default(3),
       node_timeout: positiveInt().default(60),
+      /**
+       * Seconds a seed node waits for a donor, counted from when its modules are ready, before
+       * it declares its capabilities synced with what it holds.
+       */
+      seed_fallback_interval: nonNegativeInt().default(5),
+      /** Seconds without sync data before a transfer is given up and retried elsewhere. */
+      sync_timeout: positiveInt().default(15),
       enable_rerouting: z.boolean({ error: 'true or false' }).default(true),
       sharing_tags: z
         .array(

@@ -257,7 +257,18 @@ t.test('capabilities: versioned packets, events, set_cap_status, list_cap, stats
     Clusters: [
       {
         cluster_id: 1,
-        Capabilities: [{ name: 'test-repl', state: 'Ok', enabled: 'no', pkts_in: 3, dropped: 1 }],
+        Capabilities: [
+          {
+            name: 'test-repl',
+            state: 'synced',
+            status: 'Ok',
+            enabled: 'no',
+            pkts_in: 3,
+            dropped: 1,
+            synced_by: 'no sync needed',
+            gaps: 0,
+          },
+        ],
       },
     ],
   });
@@ -286,7 +297,8 @@ t.test('capabilities: versioned packets, events, set_cap_status, list_cap, stats
   t.equal(stat('shtag_stale_ignored'), 0);
   t.equal(stat('shtag_failovers'), 0);
   t.equal(stat('cap_test_repl_pkts_out'), 4);
-  t.equal(stat('cap_test_repl_bytes_out'), 2 * 7 + 5 + 9);
+  // Each payload follows the data version, the boot id and the sequence number (10 bytes).
+  t.equal(stat('cap_test_repl_bytes_out'), 2 * 15 + 13 + 17);
   t.equal(stat('cap_test_repl_pkts_in'), 0);
   t.equal(stat('cap_test_repl_bytes_in'), 0);
   t.ok(stat('cap_clusterer_shtag_pkts_out') > 0, 'the reserved capabilities are counted too');
