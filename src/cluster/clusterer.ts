@@ -54,6 +54,8 @@ export interface ClustererOptions {
    * capability as it registers and for the reserved ones. Default: none.
    */
   stats?: StatsRegistry;
+  /** Bounds of the live packets held back during a transfer (default: sync/engine.ts `HELD_LIMITS`). */
+  heldLimits?: { readonly packets: number; readonly bytes: number };
 }
 
 const CAP_COUNTERS = [
@@ -97,6 +99,7 @@ export class Clusterer {
       syncTimeoutMs: o.config.sync_timeout * 1000,
       statusIntervalMs: o.config.ping_interval * 1000,
       isSeed: (clusterId) => this.self(clusterId)?.seed ?? false,
+      ...(o.heldLimits === undefined ? {} : { heldLimits: o.heldLimits }),
     });
     this.caps = new CapabilityRegistry(o.network, o.logger, this.sync);
     this.tags = new SharingTagEngine({

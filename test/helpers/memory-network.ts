@@ -22,6 +22,11 @@ type Counters = { pktsIn: number; pktsOut: number; bytesIn: number; bytesOut: nu
 export class MemoryHub {
   readonly nodes = new Map<number, MemoryNetwork>();
   private readonly cutLinks = new Set<string>();
+  /**
+   * Sees every packet a node sends before it is queued: return it (or a changed copy) to
+   * deliver it, or null to lose it on the wire (the sender still sees `queued`).
+   */
+  intercept: ((p: ClusterPacket, lane: Lane) => ClusterPacket | null) | null = null;
 
   constructor(
     readonly clusterId: number,
@@ -163,7 +168,11 @@ export class MemoryNetwork implements ClusterNetwork {
     }
     this.lanes.push(lane);
     this.count(packet.capability, 'out', packet.payload.length);
-    const full: ClusterPacket = { ...packet, source: this.myNodeId };
+    const sent: ClusterPacket = { ...packet, source: this.myNodeId };
+    const full = this.hub.intercept === null ? sent : this.hub.intercept(sent, lane);
+    if (full === null) {
+      return 'queued';
+    }
     const to = this.hub.nodes.get(packet.destination)!;
     queueMicrotask(() => {
       to.deliver(full);
