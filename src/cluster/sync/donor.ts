@@ -92,7 +92,6 @@ export class Donation {
     this.chunk.writeUInt32BE(record.length, start);
     record.copy(this.chunk, start + 4);
     this.at += need;
-    this.hash.update(this.chunk.subarray(start, this.at));
     this.records++;
     this.counted();
   }
@@ -105,6 +104,9 @@ export class Donation {
   private flush(): Promise<void> {
     writeChunkHeader(this.chunk, this.syncId, this.index++);
     const out = this.chunk.subarray(0, this.at);
+    // The digest covers the records in order, each as its length and bytes: the chunks'
+    // record parts one after the other.
+    this.hash.update(out.subarray(CHUNK_HEADER));
     this.chunk = Buffer.allocUnsafe(CHUNK_HEADER + CHUNK_TARGET);
     this.at = CHUNK_HEADER;
     const prev = this.inflight;

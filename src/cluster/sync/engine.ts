@@ -17,15 +17,14 @@ import {
   SyncType,
   decodeSync,
   encodeAbort,
-  encodeLive,
-  encodeRefuse,
   encodeStatus,
   encodeSyncReq,
   forEachRecord,
   type StatusMsg,
   type SyncMsg,
 } from './codec.js';
-import { Donation } from './donor.js';
+import { sendAll, sendTo } from './live.js';
+import { DonorService } from './serving.js';
 
 export { SYNC_CAPABILITY } from './codec.js';
 
@@ -65,7 +64,7 @@ export class SyncEngine {
   private readonly caps = new Map<string, CapSync>();
   private readonly peers = new Map<string, PeerView>();
   private readonly receiving = new Map<number, CapSync>();
-  private readonly donations = new Map<string, { cap: CapSync; d: Donation }>();
+  private readonly serving: DonorService;
   private nextSyncId: number;
   private readyAt: number | null = null;
   private ticker: TimerHandle | null = null;
@@ -77,6 +76,9 @@ export class SyncEngine {
     this.boot = o.boot ?? randomBytes(4).readUInt32BE(0);
     this.nextSyncId = randomBytes(4).readUInt32BE(0);
     this.limits = o.heldLimits ?? HELD_LIMITS;
+    this.serving = new DonorService(o.network, o.logger, (clusterId) => {
+      this.statusAll(clusterId);
+    });
     o.network.onPacket(SYNC_CAPABILITY, (p) => {
       this.onSyncPacket(p);
     });
@@ -115,9 +117,7 @@ export class SyncEngine {
         cap.transfer = null;
       }
     }
-    for (const { d } of this.donations.values()) {
-      d.stop('node stopping');
-    }
+    this.serving.stopAll();
   }
 
   /**
@@ -162,32 +162,9 @@ export class SyncEngine {
     return out;
   }
 
-  /** Send a live packet to every provisioned peer (a sequence number each, sent if reachable). */
+  /** Send a live packet to every provisioned peer (see live.ts). */
   sendAll(cap: CapSync, type: number, payload: Buffer, lane: Lane | undefined): number {
-    const drop = this.takeDrop(cap);
-    let n = 0;
-    for (const peer of this.o.network.peers(cap.def.clusterId)) {
-      const seq = cap.nextSeq(peer.nodeId);
-      if (!peer.reachable) {
-        continue;
-      }
-      if (drop) {
-        n++;
-        continue;
-      }
-      const r = this.o.network.send(
-        {
-          clusterId: cap.def.clusterId,
-          destination: peer.nodeId,
-          capability: cap.name,
-          type,
-          payload: encodeLive(cap.def.dataVersion, this.boot, seq, payload),
-        },
-        lane,
-      );
-      n += r === 'queued' || r instanceof Promise ? 1 : 0;
-    }
-    return n;
+    return sendAll(this.o.network, this.boot, cap, type, payload, lane);
   }
 
   /** Send a live packet to one node. */
@@ -198,21 +175,7 @@ export class SyncEngine {
     payload: Buffer,
     lane: Lane | undefined,
   ): SendResult | Promise<SendResult> {
-    const known = this.o.network.peers(cap.def.clusterId).some((p) => p.nodeId === nodeId);
-    const seq = known ? cap.nextSeq(nodeId) : 0;
-    if (this.takeDrop(cap)) {
-      return 'queued';
-    }
-    return this.o.network.send(
-      {
-        clusterId: cap.def.clusterId,
-        destination: nodeId,
-        capability: cap.name,
-        type,
-        payload: encodeLive(cap.def.dataVersion, this.boot, seq, payload),
-      },
-      lane,
-    );
+    return sendTo(this.o.network, this.boot, cap, nodeId, type, payload, lane);
   }
 
   /** A live packet arrived (header checked by the registry): track its number, then deliver. */
@@ -243,19 +206,7 @@ export class SyncEngine {
         this.fail(cap, `donor ${nodeId} became unreachable`, false, true);
       }
     }
-    for (const [key, { d }] of this.donations) {
-      if (key.startsWith(`${clusterId}/${nodeId}/`)) {
-        d.stop(`receiver ${nodeId} became unreachable`);
-      }
-    }
-  }
-
-  private takeDrop(cap: CapSync): boolean {
-    if (cap.dropNext > 0) {
-      cap.dropNext--;
-      return true;
-    }
-    return false;
+    this.serving.lost(clusterId, nodeId);
   }
 
   private deliver(cap: CapSync, p: CapabilityPacket): void {
@@ -568,7 +519,13 @@ export class SyncEngine {
         this.onStatus(p.clusterId, p.source, m.msg);
         return;
       case SyncType.SYNC_REQ:
-        this.onRequest(p.clusterId, p.source, m.msg.syncId, m.msg.capability, m.msg.scope);
+        this.serving.serve(
+          p.clusterId,
+          p.source,
+          m.msg.syncId,
+          this.caps.get(m.msg.capability),
+          m.msg.scope,
+        );
         return;
       case SyncType.REFUSE: {
         const cap = this.mine(m.msg.syncId, p.source);
@@ -594,9 +551,7 @@ export class SyncEngine {
             this.fail(cap, `donor ${p.source} aborted: ${m.msg.reason}`, false, true);
           }
         } else {
-          this.donations
-            .get(`${p.clusterId}/${p.source}/${m.msg.syncId}`)
-            ?.d.stop(`receiver ${p.source} aborted: ${m.msg.reason}`);
+          this.serving.abort(p.clusterId, p.source, m.msg.syncId, m.msg.reason);
         }
         return;
     }
@@ -628,84 +583,6 @@ export class SyncEngine {
     this.kickAll();
   }
 
-  private onRequest(
-    clusterId: number,
-    source: number,
-    syncId: number,
-    name: string,
-    scope: string | null,
-  ): void {
-    const cap = this.caps.get(name);
-    const sync = cap?.def.sync;
-    const refusal =
-      cap?.def.clusterId !== clusterId || sync === undefined
-        ? 'no such capability with a sync'
-        : !cap.synced
-          ? 'not synced'
-          : null;
-    if (refusal !== null || cap === undefined || sync === undefined) {
-      void this.o.network.send(
-        {
-          clusterId,
-          destination: source,
-          capability: SYNC_CAPABILITY,
-          type: SyncType.REFUSE,
-          payload: encodeRefuse({ syncId, reason: refusal ?? 'refused' }),
-        },
-        'control',
-      );
-      return;
-    }
-    const key = `${clusterId}/${source}/${syncId}`;
-    const d = new Donation(
-      syncId,
-      source,
-      (type, payload, lane) =>
-        this.o.network.send(
-          { clusterId, destination: source, capability: SYNC_CAPABILITY, type, payload },
-          lane,
-        ),
-      () => {
-        cap.recordsSent++;
-      },
-    );
-    this.donations.set(key, { cap, d });
-    cap.serving++;
-    cap.transfersServed++;
-    this.o.logger.info({ capability: name, to: source, scope, syncId }, 'serving a sync');
-    this.statusAll(clusterId);
-    d.run(sync, { node: source, scope }).then(
-      () => {
-        this.donated(key, cap);
-        this.o.logger.info({ capability: name, to: source, records: d.records }, 'sync served');
-      },
-      (err: unknown) => {
-        this.donated(key, cap);
-        const reason = (err as Error).message;
-        if (d.stopped === null) {
-          // The module's donate failed, or the network refused a chunk: the receiver retries.
-          void this.o.network.send(
-            {
-              clusterId,
-              destination: source,
-              capability: SYNC_CAPABILITY,
-              type: SyncType.ABORT,
-              payload: encodeAbort({ syncId, fromDonor: true, reason }),
-            },
-            'control',
-          );
-        }
-        this.o.logger.warn({ capability: name, to: source, reason }, 'sync to a node stopped');
-      },
-    );
-  }
-
-  private donated(key: string, cap: CapSync): void {
-    this.donations.delete(key);
-    cap.serving--;
-    this.statusAll(cap.def.clusterId);
-  }
-
   private onChunk(donor: number, syncId: number, index: number, records: Buffer): void {
     const cap = this.mine(syncId, donor);
     const t = cap?.transfer;
@@ -721,12 +598,12 @@ export class SyncEngine {
     t.stall = this.stallTimer(cap);
     const ctx: SyncContext = { node: donor, scope: t.scope };
     const apply = cap.def.sync!.apply.bind(cap.def.sync);
+    t.hash.update(records);
     const failure: { reason: string | null } = { reason: null };
-    const whole = forEachRecord(records, (framed, record) => {
+    const whole = forEachRecord(records, (_framed, record) => {
       if (failure.reason !== null) {
         return;
       }
-      t.hash.update(framed);
       t.received++;
       cap.recordsReceived++;
       try {
