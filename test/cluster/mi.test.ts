@@ -300,6 +300,9 @@ t.test('capabilities: versioned packets, events, set_cap_status, list_cap, stats
   // Each payload follows the data version, the boot id and the sequence number (10 bytes).
   t.equal(stat('cap_test_repl_bytes_out'), 2 * 15 + 13 + 17);
   t.equal(stat('cap_test_repl_pkts_in'), 0);
+  t.equal(stat('cap_test_repl_gaps'), 0);
+  t.equal(stat('cap_test_repl_records_sent'), 0);
+  t.equal(stat('cap_test_repl_transfers_served'), 0);
   t.equal(stat('cap_test_repl_bytes_in'), 0);
   t.ok(stat('cap_clusterer_shtag_pkts_out') > 0, 'the reserved capabilities are counted too');
   t.throws(
