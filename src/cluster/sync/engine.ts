@@ -201,6 +201,8 @@ export class SyncEngine {
       this.sendStatus(clusterId, nodeId);
       return;
     }
+    // What it said before may be stale when it returns (a restart): wait for its next STATUS.
+    this.peers.delete(`${clusterId}/${nodeId}`);
     for (const cap of this.caps.values()) {
       if (cap.def.clusterId === clusterId && cap.transfer?.donor === nodeId) {
         this.fail(cap, `donor ${nodeId} became unreachable`, false, true);

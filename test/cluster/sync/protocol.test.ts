@@ -21,6 +21,7 @@ import {
 } from '../../../src/cluster/sync/codec.js';
 import type { ClusterPacket } from '../../../src/cluster/types.js';
 import { configNodes } from '../../../src/cluster/provisioning.js';
+import { Donation, MAX_RECORD } from '../../../src/cluster/sync/donor.js';
 import { CAP, advance, cluster, config, settle, stopAll } from './kv.js';
 
 t.test('codec: every packet round-trips; bad ones decode to null', async (t) => {
@@ -227,4 +228,84 @@ t.test('a donor stops when the receiver aborts, and aborts when donate fails', a
     msg: { syncId: 12, fromDonor: true, reason: 'store broken' },
   });
   t.equal(a.c.caps.list()[0]!.transfersServed, 2);
+});
+
+t.test('Donation: big records travel alone, order and digest hold, failures reject', async (t) => {
+  const sent: { type: number; payload: Buffer }[] = [];
+  let answer: 'queued' | 'unreachable' = 'queued';
+  const send = (type: number, payload: Buffer) => {
+    sent.push({ type, payload: Buffer.from(payload) });
+    // Every other write waits for "room", as a full socket would.
+    return sent.length % 2 === 0 ? Promise.resolve(answer) : answer;
+  };
+  let counted = 0;
+  const d = new Donation(9, 2, send, () => counted++);
+  const records = [
+    ...Array.from({ length: 3000 }, (_, i) => Buffer.from(`r${i}`.padEnd(40, '.'))),
+    Buffer.alloc(100 * 1024, 1),
+    Buffer.from('after'),
+  ];
+  await d.run(
+    {
+      donate: async (_ctx, emit) => {
+        for (const r of records) {
+          await emit(r);
+        }
+      },
+      apply: () => undefined,
+    },
+    { node: 2, scope: null },
+  );
+  t.equal(counted, records.length);
+  const chunks = sent.filter((s) => s.type === SyncType.CHUNK);
+  const got: Buffer[] = [];
+  const hash = createHash('sha256');
+  chunks.forEach((c, i) => {
+    const m = decodeSync(c.type, c.payload);
+    t.match(m, { syncId: 9, index: i });
+    hash.update(c.payload.subarray(CHUNK_HEADER));
+    forEachRecord(c.payload.subarray(CHUNK_HEADER), (_f, r) => got.push(r));
+  });
+  t.ok(got.length === records.length && got.every((r, i) => r.equals(records[i]!)), 'in order');
+  t.ok(
+    chunks.some((c) => c.payload.length > 100 * 1024),
+    'the big record went in one chunk',
+  );
+  const end = decodeSync(SyncType.END, sent.at(-1)!.payload);
+  t.same(end, { type: 5, msg: { syncId: 9, count: records.length, digest: hash.digest() } });
+
+  answer = 'unreachable';
+  const lost = new Donation(10, 2, send, () => undefined);
+  await t.rejects(
+    lost.run(
+      {
+        donate: async (_ctx, emit) => {
+          for (let i = 0; i < 5000; i++) {
+            await emit(Buffer.alloc(100));
+          }
+        },
+        apply: () => undefined,
+      },
+      { node: 2, scope: null },
+    ),
+    /receiver 2: unreachable/,
+  );
+  answer = 'queued';
+  const huge = new Donation(11, 2, send, () => undefined);
+  await t.rejects(
+    huge.run(
+      { donate: async (_ctx, emit) => emit(Buffer.alloc(MAX_RECORD)), apply: () => undefined },
+      { node: 2, scope: null },
+    ),
+    /a record of/,
+  );
+  const stopped = new Donation(12, 2, send, () => undefined);
+  stopped.stop('enough');
+  await t.rejects(
+    stopped.run(
+      { donate: async (_ctx, emit) => emit(Buffer.alloc(1)), apply: () => undefined },
+      { node: 2, scope: null },
+    ),
+    /enough/,
+  );
 });

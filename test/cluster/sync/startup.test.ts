@@ -9,7 +9,7 @@ import { silentLogger } from '../../../src/core/logger.js';
 import { JsonRpcEngine } from '../../../src/mi/jsonrpc.js';
 import { installModules } from '../../../src/module/index.js';
 import { registries } from '../../helpers/module-registries.js';
-import { CAP, advance, cluster, same, settle, stopAll } from './kv.js';
+import { CAP, advance, cluster, config, same, settle, stopAll } from './kv.js';
 
 t.test('the seed fallback counts from modulesReady, not from start', async (t) => {
   const x = cluster([1, 3], { seeds: [1, 3] });
@@ -178,4 +178,12 @@ t.test('list_cap over MI, and test_drop_next with TANDEM_TEST_HOOKS=1', async (t
   });
   const b = x.n.get(2)!.c.caps.list()[0]!;
   t.match(b, { gaps: 1, recordsExpected: 102, syncedBy: 'donor 1' });
+});
+
+t.test('config: seed_fallback_interval and sync_timeout default to 5 s and 15 s', async (t) => {
+  const c = config(1, []);
+  t.equal(c.seed_fallback_interval, 5);
+  t.equal(c.sync_timeout, 15);
+  t.equal(config(1, [], { seed_fallback_interval: 0, sync_timeout: 2 }).seed_fallback_interval, 0);
+  t.throws(() => config(1, [], { sync_timeout: 0 }));
 });
