@@ -24,6 +24,7 @@ import {
   type SyncMsg,
 } from './codec.js';
 import { sendAll, sendTo } from './live.js';
+import { PeerViews } from './peers.js';
 import { DonorService } from './serving.js';
 
 export { SYNC_CAPABILITY } from './codec.js';
@@ -51,18 +52,12 @@ export interface SyncEngineOptions {
   readonly heldLimits?: { readonly packets: number; readonly bytes: number };
 }
 
-interface PeerView {
-  boot: number;
-  heardAt: number;
-  readonly caps: Map<string, { synced: boolean; serving: number }>;
-}
-
 export class SyncEngine {
   readonly boot: number;
   /** Packets of `clusterer:sync` dropped as malformed or of another version. */
   badPackets = 0;
   private readonly caps = new Map<string, CapSync>();
-  private readonly peers = new Map<string, PeerView>();
+  private readonly peers = new PeerViews();
   private readonly receiving = new Map<number, CapSync>();
   private readonly serving: DonorService;
   private nextSyncId: number;
@@ -155,7 +150,7 @@ export class SyncEngine {
   syncedNodes(cap: CapSync): number[] {
     const out = cap.synced ? [this.o.network.myNodeId] : [];
     for (const p of this.o.network.peers(cap.def.clusterId)) {
-      if (p.reachable && this.peerSays(cap, p.nodeId)?.synced === true) {
+      if (p.reachable && this.peers.synced(cap, p.nodeId)) {
         out.push(p.nodeId);
       }
     }
@@ -202,7 +197,7 @@ export class SyncEngine {
       return;
     }
     // What it said before may be stale when it returns (a restart): wait for its next STATUS.
-    this.peers.delete(`${clusterId}/${nodeId}`);
+    this.peers.forget(clusterId, nodeId);
     for (const cap of this.caps.values()) {
       if (cap.def.clusterId === clusterId && cap.transfer?.donor === nodeId) {
         this.fail(cap, `donor ${nodeId} became unreachable`, false, true);
@@ -242,41 +237,6 @@ export class SyncEngine {
     }
   }
 
-  private peerSays(cap: CapSync, nodeId: number): { synced: boolean; serving: number } | undefined {
-    return this.peers.get(`${cap.def.clusterId}/${nodeId}`)?.caps.get(cap.name);
-  }
-
-  /**
-   * Donors for a capability: reachable peers whose STATUS says synced; the preferred one (a
-   * gap's source) first, then the least busy, then the most recently heard; a donor that failed
-   * lately only when no other is there.
-   */
-  private donors(cap: CapSync): number[] {
-    const now = this.o.clock.now();
-    const c = cap.def.clusterId;
-    const list = this.o.network
-      .peers(c)
-      .filter((p) => p.reachable && this.peerSays(cap, p.nodeId)?.synced === true)
-      .map((p) => {
-        const view = this.peers.get(`${c}/${p.nodeId}`)!;
-        const failed = cap.failedAt.get(p.nodeId);
-        return {
-          id: p.nodeId,
-          failed: failed !== undefined && now - failed < BACKOFF_MAX_MS,
-          serving: view.caps.get(cap.name)!.serving,
-          heardAt: view.heardAt,
-        };
-      });
-    list.sort(
-      (a, b) =>
-        Number(b.id === cap.prefer) - Number(a.id === cap.prefer) ||
-        Number(a.failed) - Number(b.failed) ||
-        a.serving - b.serving ||
-        b.heardAt - a.heardAt,
-    );
-    return list.map((d) => d.id);
-  }
-
   private kickAll(): void {
     for (const cap of this.caps.values()) {
       this.kick(cap);
@@ -294,7 +254,7 @@ export class SyncEngine {
     ) {
       return;
     }
-    const donor = this.donors(cap)[0];
+    const donor = this.peers.donors(this.o.network, cap, this.o.clock.now())[0];
     if (donor === undefined) {
       const waited = this.o.clock.now() - this.readyAt;
       if (!cap.synced && this.o.isSeed(cap.def.clusterId) && waited >= this.o.seedFallbackMs) {
@@ -566,12 +526,7 @@ export class SyncEngine {
   }
 
   private onStatus(clusterId: number, source: number, m: StatusMsg): void {
-    const key = `${clusterId}/${source}`;
-    const view: PeerView = { boot: m.boot, heardAt: this.o.clock.now(), caps: new Map() };
-    for (const c of m.caps) {
-      view.caps.set(c.name, { synced: c.synced, serving: c.serving });
-    }
-    this.peers.set(key, view);
+    this.peers.update(clusterId, source, m, this.o.clock.now());
     for (const c of m.caps) {
       const cap = this.caps.get(c.name);
       if (cap?.def.clusterId !== clusterId || !cap.enabled) {
