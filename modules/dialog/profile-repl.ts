@@ -5,7 +5,9 @@
  * tags it reports active and that are not active here. A dialog is counted by the one node
  * active for its tag, so the sum counts every call of the cluster once, before and after a
  * switch: the node taking a tag over counts its dialogs at once (they are held, replicated), and
- * skips the old holder's report of that tag from then on.
+ * skips the old holder's report of that tag from then on. Without dialog replication in the same
+ * cluster a node holds only the dialogs it created, so it counts and reports all of them, and
+ * adds all of each peer's counts.
  *
  * A node's counts go as one packet (its whole table, so a lost packet is repaired by the next)
  * shortly after a change ({@link DEBOUNCE_MS}), every {@link PERIOD_MS}, and to a node that comes
@@ -35,12 +37,17 @@ export const PERIOD_MS = 5_000;
 
 type Wire = [string, [string, string, number][]][];
 
+/** Every count is this node's own (no dialog replication). */
+const ALL = (): boolean => true;
+
 export class ProfileReplication {
   readonly counters = { sent: 0, received: 0, bad: 0 };
   readonly cap: Capability;
   /** Peer node -> its counts per tag it reported active. */
   private readonly peers = new Map<number, Map<string, CountTable>>();
   private timer: TimerHandle | null = null;
+  /** Which of this node's counts are its own to report (and to add to its sizes). */
+  private readonly own: (tag: string) => boolean;
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -48,10 +55,13 @@ export class ProfileReplication {
     private readonly profiles: Profiles,
     cluster: ClusterApi,
     clusterId: number,
+    /** Does every node hold every dialog (dialog replication in this cluster)? */
+    holdsAll: boolean,
   ) {
     const tags = host.sharingTags;
+    this.own = holdsAll ? (tag) => tags.isActive(tag) : ALL;
     profiles.setView({
-      own: (tag) => tags.isActive(tag),
+      own: this.own,
       peers: () => this.peerTables(),
     });
     profiles.changed = () => {
@@ -100,7 +110,8 @@ export class ProfileReplication {
   private *peerTables(): Iterable<CountTable> {
     for (const tags of this.peers.values()) {
       for (const [tag, table] of tags) {
-        if (!this.host.sharingTags.isActive(tag)) {
+        // The tag's dialogs this node holds and counts itself are not the peer's to add.
+        if (this.own === ALL || !this.own(tag)) {
           yield table;
         }
       }
@@ -109,7 +120,7 @@ export class ProfileReplication {
 
   private encode(): Buffer {
     const out: Wire = [];
-    for (const [tag, table] of this.profiles.ownCounts((t) => this.host.sharingTags.isActive(t))) {
+    for (const [tag, table] of this.profiles.ownCounts(this.own)) {
       const rows: [string, string, number][] = [];
       for (const [name, values] of table) {
         for (const [value, n] of values) {

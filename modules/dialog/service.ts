@@ -108,6 +108,7 @@ export class DialogService implements DialogApi {
         this.profiles,
         clusterOf(cluster, 'profile_replication_cluster', p.profile_replication_cluster),
         p.profile_replication_cluster,
+        p.profile_replication_cluster === p.dialog_replication_cluster,
       );
     }
   }

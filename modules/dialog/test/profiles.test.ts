@@ -52,10 +52,27 @@ t.test('profile_get_size: the cluster total on both nodes, across a switch', asy
   t.equal(await size(b, 'calls'), 3);
 });
 
+t.test('profile replication alone: each node counts the calls it holds', async (t) => {
+  const p = await pair({ dialog_replication_cluster: 0 });
+  t.teardown(() => p.stop());
+  const [a, b] = p.nodes;
+  await place(a, 1);
+  await place(b, 2);
+  await place(b, 3);
+  t.equal([...a.api.all()].length, 1, 'dialogs are not replicated');
+  p.advance(DEBOUNCE_MS + 10);
+  await flush();
+  t.same([await size(a, 'calls'), await size(b, 'calls')], [3, 3]);
+  await p.switchTo(2);
+  p.advance(DEBOUNCE_MS + 10);
+  await flush();
+  t.same([await size(a, 'calls'), await size(b, 'calls')], [3, 3], 'a switch changes nothing');
+});
+
 t.test('count packets: malformed ones dropped, resent on node_up', async (t) => {
   const f = fakeCluster(1);
   const r = await node(routes, {
-    params: { profile_replication_cluster: 1 },
+    params: { profile_replication_cluster: 1, dialog_replication_cluster: 1 },
     sharingTags: { isActive: () => true },
     cluster: f.api,
   });
