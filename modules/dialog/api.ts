@@ -97,8 +97,10 @@ export interface DialogApi {
   /** Set a dialog value (replicated with the dialog). False when the dialog is unknown. */
   setVal(id: string, name: string, value: string): boolean;
   /**
-   * Called exactly once per dialog when it reaches state 5 (ended after a 2xx, or failed or
-   * cancelled before one), with the final record: endTime, endedBy and status set.
+   * Called once per dialog cluster-wide when it reaches state 5 (ended after a 2xx, or failed
+   * or cancelled before one), with the final record: endTime, endedBy and status set. It is
+   * called on the node where the dialog's sharing tag is active when the end becomes known
+   * there: the ending node when active, else the active node receiving the replicated end.
    */
   onEnded(listener: (d: DialogRecord) => void): void;
   /** Dialogs held now (every state but deleted). */

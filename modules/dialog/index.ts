@@ -90,8 +90,7 @@ export default () => {
         if (d === null || !TAG.test(tag)) {
           return false;
         }
-        d.sharingTag = tag;
-        d.rev = live().nextRev();
+        live().setSharingTag(d, tag);
         return true;
       },
       set_dlg_profile: (ctx: ScriptContext, profile: string, value?: string) => {
@@ -100,7 +99,9 @@ export default () => {
           return false;
         }
         const ok = live().profiles.add(d, profile, value);
-        if (!ok) {
+        if (ok) {
+          live().touch(d);
+        } else {
           ctx.log.warn({ profile }, 'set_dlg_profile: unknown profile, or value use mismatch');
         }
         return ok;
@@ -136,6 +137,31 @@ export default () => {
       processed_dialogs: fieldCounter(counters, 'processed_dialogs', 'dialogs created'),
       expired_dialogs: fieldCounter(counters, 'expired_dialogs', 'dialogs ended by timeout'),
       failed_dialogs: fieldCounter(counters, 'failed_dialogs', 'dialogs whose INVITE failed'),
+      repl_sent: fieldCounter(
+        () => svc?.repl?.counters ?? null,
+        'sent',
+        'dialog replication packets sent (changes and ends)',
+      ),
+      repl_received: fieldCounter(
+        () => svc?.repl?.counters ?? null,
+        'received',
+        'dialog replication packets received',
+      ),
+      repl_stale: fieldCounter(
+        () => svc?.repl?.counters ?? null,
+        'stale',
+        'replicated dialog records not applied: not newer than the held copy, or already ended',
+      ),
+      repl_bad: fieldCounter(
+        () => svc?.repl?.counters ?? null,
+        'bad',
+        'malformed dialog replication packets or sync records dropped',
+      ),
+      sync_swept: fieldCounter(
+        () => svc?.repl?.counters ?? null,
+        'swept',
+        'dialogs dropped after a sync because the donor no longer had them',
+      ),
       unmatched_requests: fieldCounter(
         counters,
         'unmatched',
@@ -151,6 +177,10 @@ export default () => {
     jobs: {
       timeout: { description: 'ends dialogs past their timeout', shtag: true },
       ping: { description: 'in-dialog OPTIONS pings (create_dialog flags P/p)', shtag: true },
+      profile_share: {
+        description: "sends this node's profile counts to the cluster (profile replication)",
+        shtag: false,
+      },
     },
     init(host: ModuleHost<DialogParams>): DialogApi {
       svc = new DialogService(host, counters);
@@ -158,6 +188,7 @@ export default () => {
       return svc;
     },
     destroy() {
+      svc?.stop();
       svc = null;
     },
   });

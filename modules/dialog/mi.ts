@@ -55,6 +55,23 @@ export function dialogCommands(live: () => DialogService): MiCommandDefinition[]
       },
     },
     {
+      name: 'cluster_sync',
+      aliases: ['dlg_cluster_sync'],
+      description: 'pulls every dialog (or those of one sharing tag) again from a cluster node',
+      recipes: [{ params: [] }, { params: [{ name: 'sharing_tag', type: 'string' }] }],
+      handler: (p) => {
+        const repl = live().repl;
+        if (repl === null) {
+          throw new MiError(MI_CODES.BAD_REQUEST, 'Dialog replication disabled');
+        }
+        const tag = p.has('sharing_tag') ? p.string('sharing_tag') : null;
+        if (!repl.requestSync(tag)) {
+          throw new MiError(MI_CODES.SERVER_ERROR, 'Failed to send sync request');
+        }
+        return 'OK';
+      },
+    },
+    {
       name: 'profile_get_size',
       aliases: ['profile_get_size'],
       description: 'number of dialogs in a profile (with a value: those with that value)',

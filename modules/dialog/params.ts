@@ -34,6 +34,18 @@ export const dialogParams = z.strictObject({
     .string()
     .regex(/^[^/\s]+\/\d+$/, 'a sharing tag is name/cluster_id')
     .default('service/1'),
+  /**
+   * Cluster whose nodes hold copies of every dialog (OpenSIPS `dialog_replication_cluster`,
+   * capability `dialog-dlg-repl`); 0: dialogs stay on this node.
+   */
+  dialog_replication_cluster: z.number().int().nonnegative().default(0),
+  /**
+   * Cluster whose nodes share their profile counts (OpenSIPS `profile_replication_cluster`,
+   * capability `dialog-prof-repl`), so a profile's size is the cluster's; 0: this node's only.
+   */
+  profile_replication_cluster: z.number().int().nonnegative().default(0),
+  /** When a node comes up, resync the dialogs of every tag that is backup here. */
+  cluster_auto_sync: z.boolean().default(true),
   /** Profiles that count dialogs per value (`set_dlg_profile("caller", $fU)`). */
   profiles_with_value: profileNames,
   /** Profiles that count dialogs without a value (`set_dlg_profile("inbound")`). */

@@ -4,7 +4,12 @@
  * whose sharing tag is active on this node, so a backup holding the same dialogs (the cluster
  * issues replicate them) neither ends nor pings them twice.
  */
-import { randomToken, type ModuleHost, type ScriptContext } from '../../src/module/index.js';
+import {
+  randomToken,
+  type ClusterApi,
+  type ModuleHost,
+  type ScriptContext,
+} from '../../src/module/index.js';
 import {
   DLG_STATE_EVENT,
   DlgState,
@@ -14,7 +19,9 @@ import {
 } from './api.js';
 import type { Dialog } from './dialog.js';
 import type { DialogParams } from './params.js';
+import { PERIOD_MS, ProfileReplication } from './profile-repl.js';
 import { Profiles } from './profiles.js';
+import { DialogReplication } from './replication.js';
 import { byeBoth, inDialogRequest } from './sender.js';
 import { DialogStore } from './store.js';
 import { TimeoutQueue } from './timeouts.js';
@@ -36,6 +43,10 @@ export class DialogService implements DialogApi {
   readonly tracker: Tracker;
   /** BYEs and pings this node sent, and those that got no 2xx. */
   readonly sent = { byes: 0, bye_failures: 0, pings: 0, ping_failures: 0 };
+  /** Dialog replication (`dialog_replication_cluster`), null when off. */
+  readonly repl: DialogReplication | null = null;
+  /** Profile count sharing (`profile_replication_cluster`), null when off. */
+  readonly profRepl: ProfileReplication | null = null;
   private readonly listeners: ((d: DialogRecord) => void)[] = [];
   private readonly idPrefix = randomToken(4).toLowerCase();
   private idCounter = 0;
@@ -56,16 +67,50 @@ export class DialogService implements DialogApi {
       logger: host.logger,
       wallTime: () => host.wallTime(),
       newId: () => `${this.idPrefix}.${(++this.idCounter).toString(36)}`,
-      nextRev: () => this.nextRev(),
+      touch: (d) => {
+        this.touch(d);
+      },
       stateChanged: (d, from) => {
         this.stateChanged(d, from);
       },
       ended: (d) => {
-        for (const l of this.listeners) {
-          l(d);
-        }
+        this.ended(d);
       },
     });
+    const cluster = host.cluster;
+    if (p.dialog_replication_cluster !== 0) {
+      this.repl = new DialogReplication(
+        {
+          host,
+          store: this.store,
+          timeouts: this.timeouts,
+          profiles: this.profiles,
+          observe: (rev) => {
+            this.lastRev = Math.max(this.lastRev, rev);
+          },
+          schedule: (d) => {
+            this.schedule(d);
+          },
+          stateChanged: (d, from) => {
+            this.stateChanged(d, from);
+          },
+          fire: (d) => {
+            this.fire(d);
+          },
+        },
+        clusterOf(cluster, 'dialog_replication_cluster', p.dialog_replication_cluster),
+        p.dialog_replication_cluster,
+      );
+    }
+    if (p.profile_replication_cluster !== 0) {
+      this.profRepl = new ProfileReplication(
+        host,
+        this.profiles,
+        clusterOf(cluster, 'profile_replication_cluster', p.profile_replication_cluster),
+        p.profile_replication_cluster,
+        p.profile_replication_cluster === p.dialog_replication_cluster,
+      );
+    }
   }
 
   /** Start the jobs (init). */
@@ -86,6 +131,17 @@ export class DialogService implements DialogApi {
     this.host.every('ping', this.host.params.options_ping_interval * 1000, () => {
       this.pingRound();
     });
+    const prof = this.profRepl;
+    if (prof !== null) {
+      this.host.every('profile_share', PROFILE_SHARE_MS, () => {
+        prof.share();
+      });
+    }
+  }
+
+  /** Shutdown: timers of the profile sharing. */
+  stop(): void {
+    this.profRepl?.stop();
   }
 
   // --- DialogApi -------------------------------------------------------------------------
@@ -104,7 +160,7 @@ export class DialogService implements DialogApi {
       return false;
     }
     d.vals[name] = value;
-    d.rev = this.nextRev();
+    this.touch(d);
     return true;
   }
 
@@ -187,6 +243,7 @@ export class DialogService implements DialogApi {
 
   /** The timeout job: dialogs past their timeout (or unanswered past early_timeout). */
   expire(now: number): void {
+    this.repl?.prune(now);
     for (const d of this.timeouts.due(now)) {
       if (!this.host.sharingTags.isActive(d.sharingTag)) {
         // Another node owns it; keep it due, so this node acts the moment it takes over.
@@ -216,7 +273,7 @@ export class DialogService implements DialogApi {
   private ping(d: Dialog, bit: 1 | 2): void {
     const [target, peer] = bit === 1 ? [d.caller, d.callee] : [d.callee, d.caller];
     d.pinging |= bit;
-    d.rev = this.nextRev();
+    this.touch(d);
     this.sent.pings++;
     void this.host.sip.request(inDialogRequest(d, 'OPTIONS', target, peer)).then(
       (r) => {
@@ -252,18 +309,84 @@ export class DialogService implements DialogApi {
     });
   }
 
-  /** A revision for a change made now: wall-clock based, strictly increasing on this node. */
+  /**
+   * A revision for a change made now: wall-clock based, strictly increasing on this node and
+   * above every revision seen from other nodes (a hybrid logical clock), so a change made here
+   * after one made elsewhere is newer even when this node's clock lags.
+   */
   nextRev(): number {
     this.lastRev = Math.max(this.lastRev + 1, this.host.wallTime() * 1024);
     return this.lastRev;
   }
 
+  /** The dialog changed here: a newer revision, replicated with this step's other changes. */
+  touch(d: Dialog): void {
+    d.rev = this.nextRev();
+    this.repl?.dirty(d);
+  }
+
+  /** Move the dialog to another owner tag (its profile counts move with it). */
+  setSharingTag(d: Dialog, tag: string): void {
+    this.profiles.retag(d, tag);
+    this.touch(d);
+  }
+
   /** Set the per-dialog timeout (seconds) and move its schedule when answered. */
   setTimeout(d: Dialog, seconds: number): void {
     d.timeout = seconds;
-    d.rev = this.nextRev();
+    this.touch(d);
     if (d.confirmed && d.answerTime !== null) {
       this.timeouts.schedule(d, d.answerTime + seconds * 1000);
     }
   }
+
+  /**
+   * The timeout queue entry a dialog's state calls for, from its absolute times (a copy from
+   * another node keeps the time its owner gave it): the answer plus the timeout once
+   * confirmed, the start plus early_timeout before.
+   */
+  private schedule(d: Dialog): void {
+    if (d.confirmed && d.answerTime !== null) {
+      this.timeouts.schedule(d, d.answerTime + d.timeout * 1000);
+    } else if (!d.confirmed) {
+      this.timeouts.schedule(d, d.startTime + this.host.params.early_timeout * 1000);
+    }
+  }
+
+  /**
+   * A dialog ended on this node. Its CDR (the onEnded listeners) is this node's to write only
+   * where its tag is active; otherwise the end replicates and the active node writes it.
+   */
+  private ended(d: Dialog): void {
+    const fired = this.host.sharingTags.isActive(d.sharingTag);
+    if (fired) {
+      this.fire(d);
+    }
+    this.repl?.ended(d, fired);
+  }
+
+  private fire(d: Dialog): void {
+    for (const l of this.listeners) {
+      l(d);
+    }
+  }
+}
+
+/** Dialogs' profile counts are re-sent this often (profile replication), in ms. */
+const PROFILE_SHARE_MS = PERIOD_MS;
+
+/** The cluster a replication parameter names; a configuration error when there is none. */
+function clusterOf(cluster: ClusterApi | null, field: string, id: number): ClusterApi {
+  if (cluster === null) {
+    throw new Error(
+      `modules.dialog.${field}: ${String(id)} needs the clusterer section (this node is standalone)`,
+    );
+  }
+  if (!cluster.clusterIds().includes(id)) {
+    throw new Error(
+      `modules.dialog.${field}: this node is not in cluster ${String(id)} ` +
+        `(its clusters: ${cluster.clusterIds().join(', ')})`,
+    );
+  }
+  return cluster;
 }

@@ -14,7 +14,7 @@ import {
   type SipRequest,
   type SipResponse,
 } from '../../src/module/index.js';
-import { DlgState, type DialogEndReason, type DialogRecord, type DlgStateValue } from './api.js';
+import { DlgState, type DialogEndReason, type DlgStateValue } from './api.js';
 import { Dialog, Leg, own } from './dialog.js';
 import type { DialogParams } from './params.js';
 import type { Profiles } from './profiles.js';
@@ -43,10 +43,10 @@ export interface TrackerDeps {
   wallTime(): number;
   /** A new dialog id (unique in the cluster; URI-parameter safe). */
   newId(): string;
-  /** Revision for a change made now (higher is newer). */
-  nextRev(): number;
+  /** The dialog changed: give it a newer revision (and replicate it). */
+  touch(d: Dialog): void;
   stateChanged(d: Dialog, from: DlgStateValue): void;
-  ended(d: DialogRecord): void;
+  ended(d: Dialog): void;
 }
 
 export class Tracker {
@@ -92,7 +92,7 @@ export class Tracker {
       this.d.params.dlg_sharing_tag,
     );
     dlg.inviteCseq = cseq;
-    dlg.rev = this.d.nextRev();
+    this.d.touch(dlg);
     this.d.store.add(dlg);
     this.d.counters.processed_dialogs++;
     this.d.timeouts.schedule(dlg, now + this.d.params.early_timeout * 1000);
@@ -130,6 +130,7 @@ export class Tracker {
         const tags = (dlg.earlyTags ??= []);
         if (!tags.includes(tag)) {
           tags.push(own(tag));
+          this.d.touch(dlg);
         }
         if (dlg.state === DlgState.UNCONFIRMED) {
           this.setState(dlg, DlgState.EARLY);
@@ -205,7 +206,7 @@ export class Tracker {
     const method = req.method;
     if (method !== 'ACK' && method !== 'CANCEL' && seq > from.cseq) {
       from.cseq = seq;
-      dlg.rev = this.d.nextRev();
+      this.d.touch(dlg);
     }
     const shift = to.sent;
     if (method === 'ACK') {
@@ -245,7 +246,7 @@ export class Tracker {
           if (responder !== null) {
             to.contact = own(responder);
           }
-          dlg.rev = this.d.nextRev();
+          this.d.touch(dlg);
         }
       },
     });
@@ -272,7 +273,7 @@ export class Tracker {
     }
     dlg.endTime = this.d.wallTime();
     dlg.endedBy = reason;
-    dlg.rev = this.d.nextRev();
+    this.d.touch(dlg);
     this.d.timeouts.cancel(dlg);
     dlg.cancel = null;
     this.d.profiles.release(dlg);
@@ -292,7 +293,7 @@ export class Tracker {
       return;
     }
     dlg.state = state;
-    dlg.rev = this.d.nextRev();
+    this.d.touch(dlg);
     this.d.stateChanged(dlg, from);
   }
 }

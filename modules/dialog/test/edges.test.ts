@@ -198,6 +198,7 @@ t.test(
       state: (tag: string) => (tag === 'service/1' ? ('backup' as const) : null),
       onChange: () => () => undefined,
       activate: () => false,
+      heldActive: () => true,
     };
     const install = async (tag: string) => {
       const r = registries({

@@ -6,7 +6,9 @@ import { silentLogger } from '../../../src/core/logger.js';
 import { JsonRpcEngine } from '../../../src/mi/jsonrpc.js';
 import {
   installModules,
+  type ClusterApi,
   type MiValue,
+  type SharingTags,
   type SipOriginator,
   type UacRequest,
   type UacResult,
@@ -54,15 +56,31 @@ export async function rig(
   params: Record<string, unknown> = {},
   active = true,
 ): Promise<DialogRig> {
+  return node(routes, { params, sharingTags: { isActive: () => active } });
+}
+
+/** Where a node of a test stands: its tags, its cluster, a wall clock shared with others. */
+export interface NodeOptions {
+  params?: Record<string, unknown>;
+  sharingTags: SharingTags;
+  cluster?: ClusterApi | null;
+  wall?: { now: number };
+}
+
+/** One node: the dialog module and a probe module recording onEnded and state events. */
+export async function node(routes: Routes, o: NodeOptions): Promise<DialogRig> {
   const h = harness();
   const sip = new RecordingSip();
-  const wall = { now: T0 };
+  const wall = o.wall ?? { now: T0 };
   const r = registries({
-    params: { dialog: { profiles_no_value: 'calls', profiles_with_value: 'caller', ...params } },
+    params: {
+      dialog: { profiles_no_value: 'calls', profiles_with_value: 'caller', ...o.params },
+    },
     clock: h.clock,
     wallTime: () => wall.now,
     sip,
-    sharingTags: { isActive: () => active },
+    sharingTags: o.sharingTags,
+    cluster: o.cluster ?? null,
   });
   const events: { name: string; params: unknown }[] = [];
   const ended: DialogRecord[] = [];

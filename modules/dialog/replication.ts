@@ -1,0 +1,331 @@
+/**
+ * Dialog replication (capability `dialog-dlg-repl`, OpenSIPS `dialog_replication_cluster`):
+ * every node of the cluster holds every dialog, so the node that takes over a sharing tag can
+ * route the calls' in-dialog requests, end them on timeout, ping them and bill them.
+ *
+ * Live: a change marks the dialog dirty; the changes of one processing step leave as one packet
+ * (the whole record with its revision) on the next microtask. An end leaves at once as the final
+ * record, saying whether the ending node called onEnded (wrote the CDR). A receiver applies a
+ * record only if its revision is newer than the held copy. Ended is final: an end applies to
+ * the held copy whatever the revisions, and a dialog id ended here is remembered for
+ * {@link TOMBSTONE_MS}, so no update (older, or a concurrent change made elsewhere before the
+ * end arrived there) can bring it back.
+ *
+ * Sync: a donor emits every dialog (or one sharing tag's); the receiver applies each as above
+ * and, after a verified transfer, drops what it held in that scope at the start, that the donor
+ * did not send and that nothing changed since: ends it missed.
+ */
+import type {
+  Capability,
+  CapabilityEvent,
+  CapabilityPacket,
+  ClusterApi,
+  ModuleHost,
+  SyncContext,
+} from '../../src/module/index.js';
+import { DIALOG_RECORD_VERSION, DlgState, type DlgStateValue } from './api.js';
+import {
+  assign,
+  decodeDialog,
+  dialogOf,
+  encodeDialog,
+  T_DLG_END,
+  T_DLG_UPDATE,
+  type DialogWire,
+} from './codec.js';
+import type { Dialog } from './dialog.js';
+import type { DialogParams } from './params.js';
+import type { Profiles } from './profiles.js';
+import type { DialogStore } from './store.js';
+import type { TimeoutQueue } from './timeouts.js';
+
+export const DLG_CAPABILITY = 'dialog-dlg-repl';
+
+/**
+ * How long an ended dialog's id is remembered against late updates. Live packets are ordered
+ * per sender and a sync holds live packets back until it ends, so only a change made on another
+ * node before our end reached it can arrive later: within the cluster's latency, far below this.
+ */
+export const TOMBSTONE_MS = 120_000;
+
+/** What replication needs from the dialog service. */
+export interface ReplicationDeps {
+  readonly host: ModuleHost<DialogParams>;
+  readonly store: DialogStore;
+  readonly timeouts: TimeoutQueue;
+  readonly profiles: Profiles;
+  /** A revision seen from another node: later local changes must be newer (hybrid clock). */
+  observe(rev: number): void;
+  /** Put the dialog in the timeout queue for its state (absolute times: remaining time kept). */
+  schedule(d: Dialog): void;
+  stateChanged(d: Dialog, from: DlgStateValue): void;
+  /** Call the onEnded listeners (the CDR). */
+  fire(d: Dialog): void;
+}
+
+/** Replication counters (MI `dlg_cluster_stats` is not an OpenSIPS command: statistics). */
+export interface ReplicationCounters {
+  sent: number;
+  received: number;
+  stale: number;
+  bad: number;
+  swept: number;
+}
+
+interface Transfer {
+  readonly held: Map<string, number>;
+  readonly seen: Set<string>;
+}
+
+export class DialogReplication {
+  readonly counters: ReplicationCounters = { sent: 0, received: 0, stale: 0, bad: 0, swept: 0 };
+  readonly cap: Capability;
+  private readonly dirtySet = new Set<Dialog>();
+  /** Ended ids -> wall time they may be forgotten (insertion order is expiry order). */
+  private readonly tombs = new Map<string, number>();
+  private readonly transfers = new Map<string, Transfer>();
+
+  constructor(
+    private readonly d: ReplicationDeps,
+    cluster: ClusterApi,
+    clusterId: number,
+  ) {
+    this.cap = cluster.registerCapability({
+      name: DLG_CAPABILITY,
+      clusterId,
+      dataVersion: DIALOG_RECORD_VERSION,
+      onPacket: (p) => {
+        this.onPacket(p);
+      },
+      onEvent: (e) => {
+        this.onEvent(e);
+      },
+      sync: {
+        donate: (ctx, emit) => this.donate(ctx, emit),
+        begin: (ctx) => {
+          this.begin(ctx);
+        },
+        apply: (record, ctx) => {
+          this.apply(record, ctx);
+        },
+        end: (ctx, ok) => {
+          this.end(ctx, ok);
+        },
+      },
+    });
+  }
+
+  /** Ended dialogs remembered now. */
+  get tombstones(): number {
+    return this.tombs.size;
+  }
+
+  /** A dialog changed here: send it with the other changes of this step. */
+  dirty(d: Dialog): void {
+    if (this.dirtySet.size === 0) {
+      queueMicrotask(() => {
+        this.flush();
+      });
+    }
+    this.dirtySet.add(d);
+  }
+
+  /** A dialog ended here: its final record goes now; `fired`: onEnded was called here. */
+  ended(d: Dialog, fired: boolean): void {
+    this.dirtySet.delete(d);
+    this.tomb(d.id);
+    this.send(T_DLG_END, encodeDialog(d, fired));
+  }
+
+  /** `dlg_cluster_sync [tag]`: pull every dialog (or the tag's) again. */
+  requestSync(tag: string | null): boolean {
+    return this.cap.requestSync(tag);
+  }
+
+  /** Forget ended ids past their time (the timeout job, every second). */
+  prune(now: number): void {
+    for (const [id, until] of this.tombs) {
+      if (until > now) {
+        break;
+      }
+      this.tombs.delete(id);
+    }
+  }
+
+  /** A record from another node (live or sync); true when it changed what is held. */
+  applyRecord(w: DialogWire): boolean {
+    if (w.state === DlgState.DELETED) {
+      return this.applyEnd(w);
+    }
+    this.d.observe(w.rev);
+    if (this.tombs.has(w.id)) {
+      this.counters.stale++;
+      return false;
+    }
+    const held = this.d.store.get(w.id);
+    if (held === undefined) {
+      const d = dialogOf(w);
+      this.d.store.add(d);
+      this.d.profiles.count(d);
+      this.d.schedule(d);
+      return true;
+    }
+    if (w.rev <= held.rev) {
+      this.counters.stale++;
+      return false;
+    }
+    const from = held.state;
+    this.d.profiles.release(held);
+    assign(held, w);
+    held.sharingTag = w.sharingTag;
+    held.profiles = [...w.profiles];
+    this.d.profiles.count(held);
+    this.d.schedule(held);
+    if (held.state !== from) {
+      this.d.stateChanged(held, from);
+    }
+    return true;
+  }
+
+  /**
+   * The final record of a dialog ended on another node. The CDR (onEnded) is written here
+   * when the ending node did not write it and the dialog's tag is active here: exactly once.
+   */
+  applyEnd(w: DialogWire): boolean {
+    this.d.observe(w.rev);
+    if (this.tombs.has(w.id)) {
+      return false; // ended here too: the end (and its CDR, if ours) was handled then
+    }
+    this.tomb(w.id);
+    let d = this.d.store.get(w.id);
+    if (d !== undefined) {
+      const from = d.state;
+      this.d.timeouts.cancel(d);
+      d.cancel = null;
+      this.d.profiles.release(d);
+      assign(d, w);
+      this.d.store.remove(d);
+      this.d.stateChanged(d, from);
+    } else {
+      d = dialogOf(w);
+    }
+    if (w.fired !== true && this.d.host.sharingTags.isActive(w.sharingTag)) {
+      this.d.fire(d);
+    }
+    return true;
+  }
+
+  private send(type: number, payload: Buffer): void {
+    this.cap.sendAll(type, payload);
+    this.counters.sent++;
+  }
+
+  private flush(): void {
+    for (const d of this.dirtySet) {
+      if (d.state !== DlgState.DELETED) {
+        this.send(T_DLG_UPDATE, encodeDialog(d));
+      }
+    }
+    this.dirtySet.clear();
+  }
+
+  private tomb(id: string): void {
+    this.tombs.delete(id);
+    this.tombs.set(id, this.d.host.wallTime() + TOMBSTONE_MS);
+  }
+
+  private onPacket(p: CapabilityPacket): void {
+    const w = p.type === T_DLG_UPDATE || p.type === T_DLG_END ? decodeDialog(p.payload) : null;
+    if (w === null) {
+      this.counters.bad++;
+      this.d.host.logger.debug(
+        { source: p.source, type: p.type, bytes: p.payload.length },
+        'dialog replication: malformed packet dropped',
+      );
+      return;
+    }
+    this.counters.received++;
+    if (p.type === T_DLG_END) {
+      this.applyEnd(w);
+    } else {
+      this.applyRecord(w);
+    }
+  }
+
+  /**
+   * OpenSIPS `cluster_auto_sync`: a node came up (it may have missed changes, or it is new
+   * and holds the active copy of a tag): resync the dialogs of every tag that is backup here.
+   */
+  private onEvent(e: CapabilityEvent): void {
+    if (e.kind !== 'node_up' || !this.d.host.params.cluster_auto_sync) {
+      return;
+    }
+    const tags = new Set([this.d.host.params.dlg_sharing_tag]);
+    for (const d of this.d.store.values()) {
+      tags.add(d.sharingTag);
+    }
+    for (const tag of tags) {
+      if (this.d.host.sharingTags.state(tag) === 'backup') {
+        this.cap.requestSync(tag);
+      }
+    }
+  }
+
+  private async donate(
+    ctx: SyncContext,
+    emit: (record: Buffer) => void | Promise<void>,
+  ): Promise<void> {
+    // The Map's own iterator: dialogs added meanwhile come later, removed ones are skipped.
+    for (const d of this.d.store.values()) {
+      if (ctx.scope === null || d.sharingTag === ctx.scope) {
+        await emit(encodeDialog(d));
+      }
+    }
+  }
+
+  private begin(ctx: SyncContext): void {
+    const held = new Map<string, number>();
+    for (const d of this.d.store.values()) {
+      if (ctx.scope === null || d.sharingTag === ctx.scope) {
+        held.set(d.id, d.rev);
+      }
+    }
+    this.transfers.set(transferKey(ctx), { held, seen: new Set() });
+  }
+
+  private apply(record: Buffer, ctx: SyncContext): void {
+    const w = decodeDialog(record);
+    if (w === null) {
+      this.counters.bad++;
+      this.d.host.logger.debug({ donor: ctx.node }, 'dialog sync: malformed record skipped');
+      return;
+    }
+    this.transfers.get(transferKey(ctx))?.seen.add(w.id);
+    this.applyRecord(w);
+  }
+
+  private end(ctx: SyncContext, ok: boolean): void {
+    const t = this.transfers.get(transferKey(ctx));
+    this.transfers.delete(transferKey(ctx));
+    if (!ok || t === undefined) {
+      return;
+    }
+    for (const [id, rev] of t.held) {
+      const d = this.d.store.get(id);
+      if (t.seen.has(id) || d?.rev !== rev) {
+        continue;
+      }
+      // The donor no longer has it: it ended while this node missed the end. Its CDR was
+      // the business of the node active then; dropping it here bills nothing.
+      this.d.timeouts.cancel(d);
+      this.d.profiles.release(d);
+      this.d.store.remove(d);
+      this.tomb(id);
+      this.counters.swept++;
+    }
+  }
+}
+
+function transferKey(ctx: SyncContext): string {
+  return `${String(ctx.node)}|${ctx.scope ?? ''}`;
+}
