@@ -142,6 +142,7 @@ export async function startTandem(
     },
     clock,
     logger: loggers.component('transport'),
+    aliases: config.aliases,
   });
   const protocols = [...new Set(config.listen.map((l) => l.protocol))] as Protocol[];
   const resolver = new Resolver({

@@ -29,13 +29,20 @@ import { annotateReceived } from './via-received.js';
  */
 export class SentBySet {
   private readonly keys = new Set<string>();
+  /** Hosts ours on any port (an alias configured without one). */
+  private readonly hosts = new Set<string>();
 
   add(host: string, port: number): void {
     this.keys.add(`${canonicalAddress(host)}:${port}`);
   }
 
+  addHost(host: string): void {
+    this.hosts.add(canonicalAddress(host));
+  }
+
   clear(): void {
     this.keys.clear();
+    this.hosts.clear();
   }
 
   /** True when `via`'s sent-by is ours; a missing port is the transport's default. */
@@ -45,7 +52,8 @@ export class SentBySet {
     // The common case (an IPv4 literal or a name, lower-cased by the Via parser) needs no work.
     return (
       this.keys.has(`${host}:${port}`) ||
-      (host.includes(':') && this.keys.has(`${canonicalAddress(host)}:${port}`))
+      (host.includes(':') && this.keys.has(`${canonicalAddress(host)}:${port}`)) ||
+      (this.hosts.size > 0 && this.hosts.has(canonicalAddress(host)))
     );
   }
 }

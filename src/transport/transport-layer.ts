@@ -98,6 +98,13 @@ export interface TransportLayerOptions {
   logger?: Logger;
   /** How long stop() lets connections close gracefully before destroying them. Default 2000. */
   stopGraceMs?: number;
+  /**
+   * Addresses that are ours besides the sockets (config `aliases`; no port: any port). A
+   * response whose top Via names one is accepted (RFC 3261 §18.1.2 keeps only our own sent-by):
+   * the nodes behind one virtual IP insert the VIP, and a response a node receives for a
+   * request its partner sent still reaches the proxy core, which forwards it statelessly.
+   */
+  aliases?: readonly { host: string; port?: number }[];
 }
 
 type Listener = UdpListener | StreamListener | WsListener;
@@ -151,6 +158,13 @@ export class TransportLayer implements TransportPort {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.stopGraceMs = options.stopGraceMs ?? 2000;
+    for (const a of options.aliases ?? []) {
+      if (a.port === undefined) {
+        this.sentBy.addHost(a.host);
+      } else {
+        this.sentBy.add(a.host, a.port);
+      }
+    }
     const stats = this.stats;
     const logger = this.logger;
     this.receiver = new Receiver(

@@ -131,6 +131,19 @@ t.test('RFC 3261 §18.1.2: a response is delivered only when its sent-by is ours
   t.equal(layer.stats.dropped_responses, 2);
 });
 
+t.test('a response naming a configured alias is ours (nodes behind one virtual IP)', async (t) => {
+  const { rec, layer, peer, port } = await setup(t, {
+    aliases: [{ host: '192.0.2.10', port: 5070 }, { host: 'vip.example.com' }],
+  });
+  await peer.send(sipResponse('SIP/2.0/UDP 192.0.2.10:5070;branch=z9hG4bK-vip'), port);
+  await peer.send(sipResponse('SIP/2.0/UDP VIP.example.com:7000;branch=z9hG4bK-anyport'), port);
+  await peer.send(sipResponse('SIP/2.0/UDP 192.0.2.10:5071;branch=z9hG4bK-otherport'), port);
+  t.equal((await rec.nextResponse()).msg.topVia()?.params.get('branch'), 'z9hG4bK-vip');
+  t.equal((await rec.nextResponse()).msg.topVia()?.params.get('branch'), 'z9hG4bK-anyport');
+  await t.rejects(rec.next(150), 'another port of an alias with a port is not ours');
+  t.equal(layer.stats.dropped_responses, 1);
+});
+
 t.test('sendResponse: received + rport, from the socket the request came in on', async (t) => {
   const { rec, layer, peer, port } = await setup(t);
   await peer.send(sipRequest({ via: 'SIP/2.0/UDP 192.0.2.1:5060;rport;branch=z9hG4bK-r' }), port);
