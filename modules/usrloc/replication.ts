@@ -5,10 +5,9 @@
  * through the cluster's sync engine. Whatever arrives, live or by sync, goes through the store's
  * apply-if-newer path, so live packets, a sync, a resync and a load from disk commute.
  *
- * Wire format (data version {@link USRLOC_DATA_VERSION}, the record format): an insert or update
- * carries the whole record as UTF-8 JSON (the record format is already versioned and checked
- * field by field on decode); a delete is binary, big-endian: `u8 reason, u64 rev, u16 aor
- * length, aor, key` (UTF-8). A sync record is the same JSON as an insert.
+ * Wire format (data version {@link USRLOC_DATA_VERSION}, the record format), big-endian: an
+ * insert or update carries the whole record in codec.ts's binary form; a delete is `u8 reason,
+ * u64 rev, u16 aor length, aor, key` (UTF-8). A sync record is the same bytes as an insert.
  */
 import type {
   Capability,
@@ -23,7 +22,7 @@ import {
   type ContactRecord,
   type RemoveReason,
 } from './api.js';
-import { decodeRecord } from './record.js';
+import { decodeContact, encodeContact } from './codec.js';
 import type { UsrlocStore } from './store.js';
 
 /** The capability name, as OpenSIPS's usrloc registers it. */
@@ -50,10 +49,8 @@ const REASONS: readonly RemoveReason[] = [
   'sync',
 ];
 
-/** A binding as a packet or sync record. */
-export function encodeRecord(rec: ContactRecord): Buffer {
-  return Buffer.from(JSON.stringify(rec), 'utf8');
-}
+/** A binding as a packet or sync record (codec.ts). */
+export const encodeRecord: (rec: ContactRecord) => Buffer = encodeContact;
 
 /** A decoded deletion. */
 export interface DeleteOp {
@@ -234,7 +231,7 @@ export class UsrlocReplication {
 
   /** One record from a donor (or a live PUT). */
   applyBytes(bytes: Buffer): void {
-    const rec = decodeRecord(bytes.toString('utf8'));
+    const rec = decodeContact(bytes);
     if (typeof rec === 'string') {
       this.bad(rec, null);
       return;

@@ -101,7 +101,8 @@ t.test('stale, duplicate and malformed packets are ignored', async (t) => {
   bad.writeUInt8(200, 0);
   rb.onPacket({ clusterId: 1, source: 1, type: UsrlocPacket.DELETE, payload: bad });
   t.equal(rb.stats.repl_bad, 4, 'not JSON, short delete, unknown type, unknown reason');
-  const v2 = Buffer.from(JSON.stringify({ ...newer, v: 2, rev: newer.rev + 5 }));
+  const v2 = encodeRecord({ ...newer, rev: newer.rev + 5 });
+  v2.writeUInt8(2, 0);
   rb.onPacket({ clusterId: 1, source: 1, type: UsrlocPacket.PUT, payload: v2 });
   t.equal(
     b.api.getContact(ALICE, old.uri)?.rev,
