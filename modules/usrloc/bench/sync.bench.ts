@@ -132,7 +132,7 @@ const before = heap();
 const fresh = node();
 const r1 = await transfer(donor.repl, fresh.repl);
 const grown = heap() - before;
-console.log(
+process.stdout.write(
   JSON.stringify({
     bench: 'usrloc-sync',
     phase: 'fresh',
@@ -141,10 +141,10 @@ console.log(
     recordsPerSec: Math.round(r1.n / (r1.ms / 1000)),
     receiverHeapMB: Math.round(grown / 1048576),
     heapPerContactB: Math.round(grown / r1.n),
-  }),
+  }) + '\n',
 );
 const r2 = await transfer(donor.repl, fresh.repl);
-console.log(
+process.stdout.write(
   JSON.stringify({
     bench: 'usrloc-sync',
     phase: 'resync',
@@ -155,5 +155,5 @@ console.log(
     stale: fresh.repl.stats.repl_stale,
     swept: fresh.repl.stats.sync_swept,
     contacts: fresh.store.counts().contacts,
-  }),
+  }) + '\n',
 );
