@@ -5,8 +5,11 @@
  */
 import t from 'tap';
 import { flush } from '../../../test/helpers/memory-clusterer.js';
+import type { CapabilityDefinition, ClusterApi } from '../../../src/module/index.js';
+import { CONTACT_RECORD_VERSION } from '../api.js';
+import { USRLOC_CAPABILITY } from '../replication.js';
 import { pump, ulCluster } from './cluster.js';
-import { EPOCH, input } from './helpers.js';
+import { EPOCH, input, start } from './helpers.js';
 
 const aor = (i: number): string => `sip:user${String(i)}@example.com`;
 
@@ -115,4 +118,52 @@ t.test('begin/end without records, and end without begin, do no harm', async (t)
   b.service.replication!.end({ node: 1, scope: null }, true);
   t.equal(await pump(a.service, b.service), 0);
   t.same(b.api.counts(), { aors: 0, contacts: 0 });
+});
+
+t.test('the registered capability: name, version, and the engine calling its sync', async (t) => {
+  const defs: CapabilityDefinition[] = [];
+  const sent: { type: number; payload: Buffer }[] = [];
+  const fake: ClusterApi = {
+    myNodeId: 1,
+    clusterIds: () => [1],
+    registerCapability: (def) => {
+      defs.push(def);
+      return {
+        name: def.name,
+        clusterId: def.clusterId,
+        enabled: true,
+        sendTo: () => 'queued',
+        sendAll: (type, payload) => sent.push({ type, payload }),
+        nodes: () => [],
+        synced: true,
+        requestSync: () => true,
+        syncedNodes: () => [1],
+      };
+    },
+    nodes: () => [],
+    onNodeUp: () => () => undefined,
+    onNodeDown: () => () => undefined,
+  };
+  const a = await start({ cluster: fake, params: { working_mode_preset: 'full-sharing-cluster' } });
+  t.teardown(() => a.installed.destroy());
+  const b = await start({ cluster: fake, params: { working_mode_preset: 'full-sharing-cluster' } });
+  t.teardown(() => b.installed.destroy());
+  const [da, db] = defs as [CapabilityDefinition, CapabilityDefinition];
+  t.equal(da.name, USRLOC_CAPABILITY);
+  t.equal(da.dataVersion, CONTACT_RECORD_VERSION);
+  t.equal(da.clusterId, 1);
+  t.not(da.sync?.startupSync, false, 'a starting node pulls the table');
+  a.api.save(input());
+  a.api.save(input({ aor: 'sip:bob@example.com' }));
+  t.equal(sent.length, 2);
+  db.onPacket({ clusterId: 1, source: 1, type: sent[0]!.type, payload: sent[0]!.payload });
+  t.equal(b.api.counts().contacts, 1, 'a live packet through the definition');
+  const ctx = { node: 1, scope: null };
+  db.sync!.begin!(ctx);
+  await da.sync!.donate({ node: 2, scope: null }, (rec) => {
+    db.sync!.apply(rec, ctx);
+  });
+  db.sync!.end!(ctx, true);
+  t.same(b.api.counts(), { aors: 2, contacts: 2 });
+  t.equal(sent.length, 2, 'nothing B applied was sent');
 });
