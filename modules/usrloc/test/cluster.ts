@@ -31,6 +31,7 @@ export async function ulCluster(
   n: number,
   params: Record<string, unknown> = {},
   tags: (id: number) => string[] = (id) => [`service/1=${id === 1 ? 'active' : 'backup'}`],
+  dataDir?: (id: number) => string,
 ): Promise<UlCluster> {
   const hub = new MemoryHub(1);
   const clock = new FakeClock(0);
@@ -54,6 +55,7 @@ export async function ulCluster(
       cluster: c.api(),
       sharingTags: c.sharingTags(),
       params: { working_mode_preset: 'full-sharing-cluster', timer_interval: 1, ...params },
+      ...(dataDir !== undefined ? { dataDir: dataDir(id) } : {}),
     });
     nodes.push({ ...u, id, c });
   }

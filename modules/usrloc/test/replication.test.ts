@@ -15,7 +15,8 @@ import {
   UsrlocPacket,
 } from '../replication.js';
 import { ulCluster } from './cluster.js';
-import { EPOCH, input, start } from './helpers.js';
+import { join } from 'node:path';
+import { EPOCH, input, start, tempDir } from './helpers.js';
 
 const ALICE = 'sip:alice@example.com';
 
@@ -168,4 +169,23 @@ t.test('configuration errors name the parameter', async (t) => {
     }),
     /modules\.usrloc\.location_cluster/,
   );
+});
+
+t.test('what a node applies from a peer is persisted there like its own writes', async (t) => {
+  const dir = await tempDir(t);
+  const k = await ulCluster(2, { db_mode: 'file', fsync: false }, undefined, (id) =>
+    join(dir, String(id)),
+  );
+  const [a, b] = k.nodes as [(typeof k.nodes)[0], (typeof k.nodes)[0]];
+  const kept = a.api.save(input({ aor: 'sip:kept@example.com' }));
+  const gone = a.api.save(input({ aor: 'sip:gone@example.com' }));
+  await flush();
+  a.api.remove(gone.aor, gone.uri, 'unregistered');
+  await flush();
+  t.equal((await b.call('ul_flush')).error, undefined);
+  await k.stop();
+  const again = await start({ params: { db_mode: 'file' }, dataDir: join(dir, '2') });
+  t.teardown(() => again.installed.destroy());
+  t.same(again.api.getContact(kept.aor, kept.uri), kept, "B's file has A's insert");
+  t.equal(again.api.getContact(gone.aor, gone.uri), null, 'and its delete');
 });
