@@ -5,6 +5,7 @@
  *
  *     node --expose-gc --import tsx modules/usrloc/bench/sync.bench.ts [contacts=1000000]
  *
+ * 0. `donate`: the donor alone (walk and encode), its heap growth at the peak and after.
  * 1. `fresh`: the receiver starts empty (a new node): records/s, heap growth of the receiver.
  * 2. `resync`: the receiver already holds every binding (`ul_cluster_sync`): every record is
  *    stale, `begin` marks all of them and `end(ok)` walks the marks; records/s and the heap the
@@ -127,6 +128,31 @@ async function transfer(
 const donor = node();
 for (let i = 0; i < count; i++) {
   donor.store.save(contact(i));
+}
+// The donor alone: encoding and the walk, with a heap that must not grow (nothing is kept).
+{
+  const base = heap();
+  let peak = 0;
+  let n = 0;
+  const t0 = performance.now();
+  await donor.repl.donate({ node: 2, scope: null }, () => {
+    n++;
+    if (n % 100_000 === 0) {
+      peak = Math.max(peak, process.memoryUsage().heapUsed - base);
+    }
+  });
+  const ms = performance.now() - t0;
+  process.stdout.write(
+    JSON.stringify({
+      bench: 'usrloc-sync',
+      phase: 'donate',
+      records: n,
+      ms: Math.round(ms),
+      recordsPerSec: Math.round(n / (ms / 1000)),
+      donorPeakHeapMB: Math.round(peak / 1048576),
+      donorHeapAfterMB: Math.round((heap() - base) / 1048576),
+    }) + '\n',
+  );
 }
 const before = heap();
 const fresh = node();
