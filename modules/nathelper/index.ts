@@ -43,7 +43,12 @@ export default () => {
     params,
     depends: ['usrloc'],
     jobs: {
-      natping: { description: 'keep-alive pings to NATed contacts', shtag: true },
+      // Gated per binding by usrloc's pinging_mode: the owner tag active here (ownership), or
+      // this node's AoR-hash share of the synced nodes (cooperation).
+      natping: {
+        description: 'keep-alive pings to the NATed contacts usrloc selects for this node',
+        shtag: true,
+      },
     },
     script: {
       nat_uac_test: (ctx: ScriptContext, tests?: number) =>

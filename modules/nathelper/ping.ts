@@ -3,15 +3,11 @@
  * sends every pinged contact an OPTIONS (or a CRLF keep-alive), which keeps the NAT binding
  * open. A contact that leaves `max_unanswered` OPTIONS in a row unanswered is dead (the phone
  * went away without unregistering) and its binding is removed. A round acts only on bindings
- * whose sharing tag is active here: the backup of a pair leaves pinging to the active node.
+ * usrloc selects for this node (`UsrlocApi.pingSelector`, usrloc's `pinging_mode`): in
+ * `ownership` mode those whose sharing tag is active here, so the backup of a pair leaves
+ * pinging to the active node; in `cooperation` mode the synced nodes split the AoRs by hash.
  */
-import {
-  parseUri,
-  type Logger,
-  type ModuleHost,
-  type SendTarget,
-  type SharingTags,
-} from '../../src/module/index.js';
+import { parseUri, type Logger, type ModuleHost, type SendTarget } from '../../src/module/index.js';
 import { ContactFlags, contactKey, type ContactRecord, type UsrlocApi } from '../usrloc/api.js';
 
 export interface PingOptions {
@@ -40,8 +36,7 @@ export class Pinger {
 
   constructor(
     private readonly ul: UsrlocApi,
-    // Only isActive is asked: any SharingTags view will do (tests pass a one-line fake).
-    private readonly host: { readonly sip: ModuleHost['sip']; readonly sharingTags: SharingTags },
+    private readonly host: { readonly sip: ModuleHost['sip'] },
     private readonly options: PingOptions,
     private readonly logger: Logger,
   ) {}
@@ -50,13 +45,15 @@ export class Pinger {
   round(): number {
     let sent = 0;
     const seen = new Set<string>();
+    // Asked once a round: in cooperation mode it reads the cluster's synced nodes.
+    const mine = this.ul.pingSelector();
     for (const c of [...this.ul.all()]) {
       const id = `${c.aor}\0${contactKey(c)}`;
       seen.add(id);
       if (!this.options.all && (c.flags & ContactFlags.NAT) === 0) {
         continue;
       }
-      if (!this.host.sharingTags.isActive(c.owner) || this.inFlight.has(id)) {
+      if (!mine(c) || this.inFlight.has(id)) {
         continue;
       }
       if (this.options.method === 'CRLF') {
@@ -111,8 +108,8 @@ export class Pinger {
     this.misses.set(id, n);
     if (this.options.maxUnanswered > 0 && n >= this.options.maxUnanswered) {
       this.misses.delete(id);
-      // Still active here? The tag may have moved while the ping was out.
-      if (this.host.sharingTags.isActive(c.owner) && this.ul.remove(c.aor, contactKey(c), 'ping')) {
+      // Still this node's to ping? The tag (or the synced nodes) may have changed meanwhile.
+      if (this.ul.pingSelector()(c) && this.ul.remove(c.aor, contactKey(c), 'ping')) {
         this.stats.contacts_removed++;
         this.logger.info(
           { aor: c.aor, contact: c.uri },

@@ -76,7 +76,15 @@ export interface ContactRecord {
 export type ContactInput = Omit<ContactRecord, 'v' | 'rev' | 'lastModified'>;
 
 /** Why a binding went away (the `reason` of E_UL_CONTACT_DELETE). */
-export type RemoveReason = 'expired' | 'unregistered' | 'replaced' | 'mi' | 'evicted' | 'ping';
+export type RemoveReason =
+  | 'expired'
+  | 'unregistered'
+  | 'replaced'
+  | 'mi'
+  | 'evicted'
+  | 'ping'
+  /** Dropped after a cluster sync: the donor no longer had it (deleted while this node was away). */
+  | 'sync';
 
 /**
  * The identity of a binding inside its AoR: by `+sip.instance` and `reg-id` when the UA gives
@@ -112,6 +120,12 @@ export interface UsrlocApi {
   setFlags(aor: string, key: string, flags: number): ContactRecord | null;
   /** Every live binding, AoR by AoR (for pinging and dumps); do not mutate the store while iterating. */
   all(): IterableIterator<ContactRecord>;
+  /**
+   * Which bindings this node keep-alive pings, decided once per round (nathelper): those whose
+   * owner tag is active here (`pinging_mode: ownership`, and every single instance), or those
+   * whose AoR hashes to this node among the synced nodes (`cooperation`).
+   */
+  pingSelector(): (c: ContactRecord) => boolean;
   /** Number of AoRs and of bindings held. */
   counts(): { aors: number; contacts: number };
   /** Write everything queued to the persistent store now. */

@@ -4,7 +4,7 @@
  * and forgets tombstones past their TTL. Lookups filter expired bindings themselves, so the
  * job's period bounds memory and event latency, not correctness.
  */
-import type { SharingTags } from '../../src/module/index.js';
+import type { ModuleSharingTags, SharingTags } from '../../src/module/index.js';
 import { contactKey, type ContactRecord } from './api.js';
 import type { UsrlocStore } from './store.js';
 
@@ -24,5 +24,55 @@ export function expireContacts(store: UsrlocStore, tags: SharingTags, now: numbe
     }
   }
   store.sweepTombstones(now);
+  return n;
+}
+
+/** When each tag was first seen held active by no reachable node (the backups' grace clock). */
+export type UnheldSince = Map<string, number>;
+
+/**
+ * A backup's purge: expired bindings whose owner tag no reachable node has held active for
+ * `graceMs` are removed here (a tag nobody holds would otherwise keep them for ever). Tags that
+ * are held again leave `unheld`. Returns how many went.
+ */
+export function purgeUnowned(
+  store: UsrlocStore,
+  tags: ModuleSharingTags,
+  now: number,
+  graceMs: number,
+  unheld: UnheldSince,
+): number {
+  const held = new Map<string, boolean>();
+  const due: ContactRecord[] = [];
+  for (const c of store.records()) {
+    if (c.owner === null || tags.isActive(c.owner)) {
+      continue;
+    }
+    let h = held.get(c.owner);
+    if (h === undefined) {
+      h = tags.heldActive(c.owner);
+      held.set(c.owner, h);
+      if (h) {
+        unheld.delete(c.owner);
+      } else if (!unheld.has(c.owner)) {
+        unheld.set(c.owner, now);
+      }
+    }
+    if (!h && c.expires <= now && now - unheld.get(c.owner)! >= graceMs) {
+      due.push(c);
+    }
+  }
+  // Tags this node no longer holds bindings of are forgotten: a later outage starts a fresh grace.
+  for (const tag of unheld.keys()) {
+    if (!held.has(tag)) {
+      unheld.delete(tag);
+    }
+  }
+  let n = 0;
+  for (const c of due) {
+    if (store.remove(c.aor, contactKey(c), 'expired')) {
+      n++;
+    }
+  }
   return n;
 }

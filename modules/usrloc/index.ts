@@ -1,10 +1,16 @@
 /**
  * The `usrloc` module: the location service (AoR -> bindings) that the registrar saves into and
  * looks up, with expiry, E_UL_* events, statistics, MI commands with OpenSIPS's names, and a
- * persistent store (an embedded append-only file by default, or Redis). Its init returns the
+ * persistent store (an embedded append-only file by default, or Redis), and in
+ * `full-sharing-cluster` mode the cluster capability `usrloc-contact-repl`. Its init returns the
  * {@link UsrlocApi} other modules bind with `host.api<UsrlocApi>('usrloc')`.
  */
-import { defineModule, type ModuleFactory, type ModuleManifest } from '../../src/module/index.js';
+import {
+  defineModule,
+  fieldCounter,
+  type ModuleFactory,
+  type ModuleManifest,
+} from '../../src/module/index.js';
 import type { UsrlocApi } from './api.js';
 import { USRLOC_EVENTS } from './events.js';
 import { usrlocCommands } from './mi.js';
@@ -19,6 +25,7 @@ const factory: ModuleFactory = () => {
     }
     return service;
   };
+  const repl = () => service?.replication?.stats ?? null;
   const manifest: ModuleManifest<UsrlocParams> = defineModule<
     UsrlocParams,
     ModuleManifest<UsrlocParams>
@@ -35,6 +42,7 @@ const factory: ModuleFactory = () => {
       removeAor: (aor) => live().removeAor(aor, 'mi'),
       flush: () => live().flush(),
       wallTime: () => live().now(),
+      clusterSync: () => live().clusterSync(),
     }),
     stats: {
       registered_users: {
@@ -48,6 +56,20 @@ const factory: ModuleFactory = () => {
         read: () => service?.counts().contacts ?? 0,
       },
       expires: { kind: 'counter', description: 'bindings removed by the expiry job' },
+      purged: fieldCounter(
+        () => service,
+        'purged',
+        'expired bindings a backup removed because no reachable node held their tag',
+      ),
+      repl_sent: fieldCounter(repl, 'repl_sent', 'local writes replicated to the cluster'),
+      repl_applied: fieldCounter(repl, 'repl_applied', 'replicated writes applied (newer)'),
+      repl_stale: fieldCounter(repl, 'repl_stale', 'replicated writes ignored (not newer)'),
+      repl_bad: fieldCounter(repl, 'repl_bad', 'replicated data that could not be decoded'),
+      sync_swept: fieldCounter(
+        repl,
+        'sync_swept',
+        'bindings dropped after a sync because the donor no longer had them',
+      ),
       db_written: {
         kind: 'counter',
         description: 'writes done by the persistent store',
@@ -76,7 +98,16 @@ const factory: ModuleFactory = () => {
     },
     events: USRLOC_EVENTS,
     jobs: {
-      expire: { description: 'removes expired bindings', shtag: true },
+      // Gated per binding: only its owner tag's active node expires it (and replicates that).
+      expire: {
+        description: 'removes expired bindings whose owner tag is active here',
+        shtag: true,
+      },
+      // Not gated: it acts exactly where no node holds the tag (cluster mode only).
+      purge: {
+        description: `removes expired bindings whose owner tag no reachable node has held active for purge_grace`,
+        shtag: false,
+      },
       flush: { description: 'writes queued changes to the persistent store', shtag: false },
       compact: { description: 'rewrites the append-only file without dead lines', shtag: false },
     },

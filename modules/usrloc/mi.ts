@@ -1,6 +1,6 @@
 /**
  * usrloc's MI commands, with OpenSIPS's names, parameters and answer shapes: `ul_dump [brief]`,
- * `ul_show_contact`, `ul_rm`, `ul_rm_contact`, `ul_add`, `ul_flush` (reached as `usrloc:dump`
+ * `ul_show_contact`, `ul_rm`, `ul_rm_contact`, `ul_add`, `ul_flush`, `ul_cluster_sync` (reached as `usrloc:dump`
  * and so on). OpenSIPS's commands take a `table_name` first (`location`); Tandem has the one
  * table, so the recipes without it are the short form and those with it accept `location` only.
  */
@@ -27,6 +27,8 @@ export interface MiDeps {
   readonly removeAor: (aor: string) => number;
   readonly flush: () => Promise<void>;
   readonly wallTime: () => number;
+  /** Ask the cluster for a full transfer: null when not clustered, false when refused. */
+  readonly clusterSync: () => boolean | null;
 }
 
 const TABLE_NAME: MiParamSpec = { name: 'table_name', type: 'string' };
@@ -112,6 +114,21 @@ export function usrlocCommands(d: MiDeps): MiCommandDefinition[] {
       ],
       handler: (p) => {
         d.save(addInput(p, target(p), d.wallTime()));
+        return undefined;
+      },
+    },
+    {
+      name: 'cluster_sync',
+      aliases: ['ul_cluster_sync'],
+      description: 'pulls every binding again from a donor of the location cluster',
+      handler: () => {
+        const asked = d.clusterSync();
+        if (asked === null) {
+          throw new MiError(MI_CODES.BAD_REQUEST, 'Contact replication is disabled');
+        }
+        if (!asked) {
+          throw new MiError(MI_CODES.SERVER_ERROR, 'Failed to send sync request');
+        }
         return undefined;
       },
     },

@@ -23,6 +23,31 @@ export const usrlocParams = z.strictObject({
   max_queue: z.number().int().min(1).default(1_000_000),
   /** How long a deletion is remembered against older writes (s). */
   tombstone_ttl: z.number().int().min(1).default(3600),
+  /**
+   * `single-instance`: this node's table only; `full-sharing-cluster`: every write replicates
+   * to every node of `location_cluster` and a starting node pulls the table from a donor
+   * (capability `usrloc-contact-repl`). Needs a `clusterer` section.
+   */
+  working_mode_preset: z
+    .enum(['single-instance', 'full-sharing-cluster'])
+    .default('single-instance'),
+  /** The cluster bindings replicate in (OpenSIPS `location_cluster`). */
+  location_cluster: z.number().int().min(1).default(1),
+  /**
+   * Which node pings a binding (nathelper): `ownership` the node where its owner tag is active,
+   * `cooperation` the synced node its AoR hashes to (OpenSIPS `pinging_mode`).
+   */
+  pinging_mode: z.enum(['ownership', 'cooperation']).default('ownership'),
+  /**
+   * Owner tag of bindings saved without one. Null: none on a single instance, and
+   * `service/<location_cluster>` in a cluster (every replicated binding has an owner).
+   */
+  sharing_tag: z.string().min(1).nullable().default(null),
+  /**
+   * Seconds a tag may be held active by no reachable node before the backups remove the expired
+   * bindings it owns themselves (memory stays bounded while nobody owns them).
+   */
+  purge_grace: z.number().int().min(0).default(60),
 });
 
 export type UsrlocParams = z.infer<typeof usrlocParams>;

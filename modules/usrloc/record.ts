@@ -59,12 +59,14 @@ export class Interner {
 
 /**
  * Build a record in the canonical property order, sharing repeated strings, with its
- * modification time and revision. `aor` is passed
- * apart so the store can hand the string it already holds as the AoR's map key.
+ * modification time and revision. `aor` is passed apart so the store can hand the string it
+ * already holds as the AoR's map key, `owner` so a local save can take the default owner tag
+ * without copying the input.
  */
 export function buildRecord(
   r: ContactInput,
   aor: string,
+  owner: string | null,
   lastModified: number,
   rev: number,
   intern: Interner,
@@ -89,7 +91,7 @@ export function buildRecord(
     flags: r.flags,
     methods: intern.list(r.methods),
     lastModified,
-    owner: intern.str(r.owner),
+    owner: intern.str(owner),
     rev,
   };
 }

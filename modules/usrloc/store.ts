@@ -30,6 +30,8 @@ export interface StoreOptions {
   /** How long a deletion is remembered (ms). */
   readonly tombstoneTtlMs: number;
   readonly listener: StoreListener;
+  /** Owner tag given to local saves that carry none (null: they stay untagged). */
+  readonly defaultOwner?: string | null;
 }
 
 /** Revisions are wall ms × 1024 plus a counter: 1024 local writes per ms before it runs ahead. */
@@ -105,6 +107,11 @@ export class UsrlocStore {
     }
   }
 
+  /** Each AoR's bindings, the live arrays (a sync donor copies one before awaiting). */
+  lists(): IterableIterator<readonly ContactRecord[]> {
+    return this.byAor.values();
+  }
+
   /** Every live binding. */
   *all(): IterableIterator<ContactRecord> {
     const now = this.opts.wallTime();
@@ -128,7 +135,8 @@ export class UsrlocStore {
   /** Insert or update the binding `contactKey(input)` of `input.aor` with a new revision. */
   save(input: ContactInput): ContactRecord {
     // No object spread here: it costs more than the rest of the save together.
-    return this.put(input, this.opts.wallTime(), this.nextRev(), false);
+    const owner = input.owner ?? this.opts.defaultOwner ?? null;
+    return this.put(input, this.opts.wallTime(), this.nextRev(), false, owner);
   }
 
   /** Change the flags of a binding (a new revision, no event). */
@@ -140,7 +148,7 @@ export class UsrlocStore {
     if (prev.flags === flags) {
       return prev;
     }
-    return this.put({ ...prev, flags }, prev.lastModified, this.nextRev(), true);
+    return this.put({ ...prev, flags }, prev.lastModified, this.nextRev(), true, prev.owner);
   }
 
   /** Remove one binding with a new revision; false when there was none. */
@@ -181,7 +189,7 @@ export class UsrlocStore {
     if (tomb !== undefined && tomb >= rec.rev) {
       return false;
     }
-    this.put(rec, rec.lastModified, rec.rev, false);
+    this.put(rec, rec.lastModified, rec.rev, false, rec.owner);
     return true;
   }
 
@@ -238,7 +246,13 @@ export class UsrlocStore {
     }
   }
 
-  private put(raw: ContactInput, lastModified: number, rev: number, quiet: boolean): ContactRecord {
+  private put(
+    raw: ContactInput,
+    lastModified: number,
+    rev: number,
+    quiet: boolean,
+    owner: string | null,
+  ): ContactRecord {
     const key = contactKey(raw);
     let list = this.byAor.get(raw.aor);
     const newAor = list === undefined;
@@ -248,7 +262,7 @@ export class UsrlocStore {
     }
     // The AoR string held as the map key is the one every record of the AoR points to.
     const aor = newAor ? raw.aor : (list[0]?.aor ?? raw.aor);
-    const rec = buildRecord(raw, aor, lastModified, rev, this.intern);
+    const rec = buildRecord(raw, aor, owner, lastModified, rev, this.intern);
     this.tombs.delete(tombKey(aor, key));
     const i = list.findIndex((c) => contactKey(c) === key);
     const prev = i >= 0 ? list[i]! : null;

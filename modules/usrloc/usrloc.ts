@@ -13,12 +13,22 @@ import {
   type UsrlocApi,
 } from './api.js';
 import { contactParams } from './events.js';
-import { expireContacts } from './expiry.js';
+import { expireContacts, purgeUnowned, type UnheldSince } from './expiry.js';
 import type { UsrlocParams } from './params.js';
 import { AofPersistence } from './persistence/aof.js';
 import { RedisPersistence } from './persistence/redis.js';
 import type { LoadReport, Persistence } from './persistence/types.js';
+import { UsrlocReplication } from './replication.js';
 import { UsrlocStore, type StoreListener } from './store.js';
+
+/** FNV-1a (32 bits) of a string: the AoR hash that splits pinging in `cooperation` mode. */
+export function aorHash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  }
+  return h >>> 0;
+}
 
 export class UsrlocService implements UsrlocApi {
   readonly store: UsrlocStore;
@@ -33,15 +43,37 @@ export class UsrlocService implements UsrlocApi {
     expired: 0,
     ms: 0,
   };
+  /** Expired bindings a backup removed because nobody held their tag (the `purged` statistic). */
+  purged = 0;
+  /** The cluster capability in `full-sharing-cluster` mode, else null. */
+  readonly replication: UsrlocReplication | null;
   private loading = false;
+  private readonly unheld: UnheldSince = new Map();
 
   constructor(private readonly host: ModuleHost<UsrlocParams>) {
     const p = host.params;
+    const clustered = p.working_mode_preset === 'full-sharing-cluster';
+    if (clustered && host.cluster === null) {
+      // The installer reports an init failure as TANDEM_ERR_MODULE with this message.
+      throw new Error(
+        'modules.usrloc.working_mode_preset: full-sharing-cluster needs a clusterer section',
+      );
+    }
+    if (clustered && !host.cluster!.clusterIds().includes(p.location_cluster)) {
+      throw new Error(
+        `modules.usrloc.location_cluster: this node is not in cluster ${String(p.location_cluster)}`,
+      );
+    }
     this.store = new UsrlocStore({
       wallTime: () => host.wallTime(),
       tombstoneTtlMs: p.tombstone_ttl * 1000,
       listener: this.listener(),
+      // design.md "untagged data": in a cluster every replicated binding has an owner.
+      defaultOwner: p.sharing_tag ?? (clustered ? `service/${String(p.location_cluster)}` : null),
     });
+    this.replication = clustered
+      ? new UsrlocReplication(this.store, host.cluster!, p.location_cluster, host.logger)
+      : null;
     switch (p.db_mode) {
       case 'file':
         this.persistence = new AofPersistence({
@@ -90,6 +122,35 @@ export class UsrlocService implements UsrlocApi {
       this.expired += n;
       this.host.stat('expires').value += n;
     });
+    const repl = this.replication;
+    if (repl !== null) {
+      // Each backup purges on its own (they all see the same tag state): not replicated.
+      this.host.every('purge', p.timer_interval * 1000, ({ now }) => {
+        this.purged += repl.local(() =>
+          purgeUnowned(this.store, this.host.sharingTags, now, p.purge_grace * 1000, this.unheld),
+        );
+      });
+    }
+  }
+
+  /** `ul_cluster_sync`: null when not clustered, else whether a transfer was asked for. */
+  clusterSync(): boolean | null {
+    return this.replication?.cap.requestSync() ?? null;
+  }
+
+  pingSelector(): (c: ContactRecord) => boolean {
+    const tags = this.host.sharingTags;
+    const repl = this.replication;
+    if (repl === null || this.host.params.pinging_mode === 'ownership') {
+      return (c) => tags.isActive(c.owner);
+    }
+    // OpenSIPS cooperation: every synced node pings the AoRs whose hash selects it.
+    const nodes = repl.cap.syncedNodes().sort((a, b) => a - b);
+    const me = nodes.indexOf(this.host.cluster!.myNodeId);
+    if (me < 0) {
+      return () => false;
+    }
+    return (c) => aorHash(c.aor) % nodes.length === me;
   }
 
   /** Write everything queued and release the persistent store (clean stop loses nothing). */
@@ -208,6 +269,7 @@ export class UsrlocService implements UsrlocApi {
         if (!this.loading) {
           raiseContact('E_UL_CONTACT_INSERT', rec);
           write({ op: 'put', rec });
+          this.replication?.changed(rec);
         }
       },
       contactUpdated: (rec, _prev, quiet) => {
@@ -216,12 +278,14 @@ export class UsrlocService implements UsrlocApi {
             raiseContact('E_UL_CONTACT_UPDATE', rec);
           }
           write({ op: 'put', rec });
+          this.replication?.changed(rec);
         }
       },
       contactDeleted: (rec, reason, rev) => {
         if (!this.loading) {
           raiseContact('E_UL_CONTACT_DELETE', rec, reason);
           write({ op: 'del', aor: rec.aor, key: contactKey(rec), rev });
+          this.replication?.deleted(rec, reason, rev);
         }
       },
       tombstoned: (aor, key, rev) => {

@@ -141,9 +141,10 @@ t.test('OPTIONS pings: NATed only, answered keeps, silence removes after N', asy
   ul.save(binding('sip:alice@10.0.0.8', { path: ['<sip:edge.example.net;lr>'] }));
   const sip = new FakeSip();
   let active = true;
+  ul.selects = () => active;
   const pinger = new Pinger(
     ul,
-    { sip, sharingTags: { isActive: () => active } },
+    { sip },
     { method: 'OPTIONS', all: false, maxUnanswered: 2 },
     silentLogger,
   );
@@ -187,7 +188,7 @@ t.test('CRLF keep-alives go to where the REGISTER came from', async (t) => {
   const sip = new FakeSip();
   const pinger = new Pinger(
     ul,
-    { sip, sharingTags: { isActive: () => true } },
+    { sip },
     { method: 'CRLF', all: false, maxUnanswered: 3 },
     silentLogger,
   );

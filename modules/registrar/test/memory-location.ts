@@ -30,8 +30,14 @@ export class MemoryLocation implements UsrlocApi {
   readonly aors = new Map<string, Map<string, ContactRecord>>();
   readonly removed: { aor: string; key: string; reason: RemoveReason }[] = [];
   private rev = 0;
+  /** What `pingSelector` answers (a test makes this node a backup by returning false). */
+  selects: (c: ContactRecord) => boolean = () => true;
 
   constructor(public now: () => number) {}
+
+  pingSelector(): (c: ContactRecord) => boolean {
+    return this.selects;
+  }
 
   lookup(aor: string): readonly ContactRecord[] {
     const t = this.now();

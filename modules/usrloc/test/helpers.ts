@@ -8,6 +8,7 @@ import type { StatsRegistry } from '../../../src/core/stats.js';
 import { JsonRpcEngine } from '../../../src/mi/jsonrpc.js';
 import {
   installModules,
+  type ClusterApi,
   type InstalledModules,
   type MiValue,
   type SharingTags,
@@ -16,6 +17,7 @@ import { FakeClock } from '../../../test/helpers/fake-clock.js';
 import { registries } from '../../../test/helpers/module-registries.js';
 import type { ContactInput, UsrlocApi } from '../api.js';
 import usrloc from '../index.js';
+import type { UsrlocService } from '../usrloc.js';
 
 /** 2026-01-01T00:00:00Z: wall time at fake-clock 0. */
 export const EPOCH = 1_767_225_600_000;
@@ -46,6 +48,8 @@ export function input(over: Partial<ContactInput> = {}): ContactInput {
 
 export interface Started {
   readonly api: UsrlocApi;
+  /** The same object as `api`: usrloc's init returns its service. */
+  readonly service: UsrlocService;
   readonly clock: FakeClock;
   readonly stats: StatsRegistry;
   readonly events: RaisedEvent[];
@@ -64,6 +68,8 @@ export interface StartOptions {
   readonly dataDir?: string;
   readonly clock?: FakeClock;
   readonly sharingTags?: SharingTags;
+  /** `host.cluster` (a clusterer's `api()`); default none, a standalone node. */
+  readonly cluster?: ClusterApi;
   /** Subscribe to every event (default true); false leaves usrloc's events unheard. */
   readonly subscribe?: boolean;
 }
@@ -78,6 +84,7 @@ export async function start(o: StartOptions = {}): Promise<Started> {
     params: { usrloc: { db_mode: 'none', ...o.params } },
     ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}),
     ...(o.sharingTags !== undefined ? { sharingTags: o.sharingTags } : {}),
+    ...(o.cluster !== undefined ? { cluster: o.cluster } : {}),
   });
   const { stats, events, commands: registry } = r;
   const seen: RaisedEvent[] = [];
@@ -104,6 +111,7 @@ export async function start(o: StartOptions = {}): Promise<Started> {
   const engine = new JsonRpcEngine({ registry, logger: silentLogger });
   return {
     api: api!,
+    service: api as UsrlocService,
     clock,
     stats,
     events: seen,
