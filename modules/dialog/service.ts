@@ -5,6 +5,7 @@
  * issues replicate them) neither ends nor pings them twice.
  */
 import {
+  configError,
   randomToken,
   type ClusterApi,
   type ModuleHost,
@@ -378,14 +379,15 @@ const PROFILE_SHARE_MS = PERIOD_MS;
 /** The cluster a replication parameter names; a configuration error when there is none. */
 function clusterOf(cluster: ClusterApi | null, field: string, id: number): ClusterApi {
   if (cluster === null) {
-    throw new Error(
-      `modules.dialog.${field}: ${String(id)} needs the clusterer section (this node is standalone)`,
+    throw configError(
+      `modules.dialog.${field}`,
+      `${String(id)} needs the clusterer section (this node is standalone)`,
     );
   }
   if (!cluster.clusterIds().includes(id)) {
-    throw new Error(
-      `modules.dialog.${field}: this node is not in cluster ${String(id)} ` +
-        `(its clusters: ${cluster.clusterIds().join(', ')})`,
+    throw configError(
+      `modules.dialog.${field}`,
+      `this node is not in cluster ${String(id)} (its clusters: ${cluster.clusterIds().join(', ')})`,
     );
   }
   return cluster;

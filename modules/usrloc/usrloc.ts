@@ -4,7 +4,7 @@
  * change; it raises the E_UL_* events and queues the write, except while loading (what is read
  * from the store is already there, and a restart is not a registration).
  */
-import type { ModuleHost } from '../../src/module/index.js';
+import { configError, type ModuleHost } from '../../src/module/index.js';
 import {
   contactKey,
   type ContactInput,
@@ -54,14 +54,15 @@ export class UsrlocService implements UsrlocApi {
     const p = host.params;
     const clustered = p.working_mode_preset === 'full-sharing-cluster';
     if (clustered && host.cluster === null) {
-      // The installer reports an init failure as TANDEM_ERR_MODULE with this message.
-      throw new Error(
-        'modules.usrloc.working_mode_preset: full-sharing-cluster needs a clusterer section',
+      throw configError(
+        'modules.usrloc.working_mode_preset',
+        'full-sharing-cluster needs a clusterer section',
       );
     }
     if (clustered && !host.cluster!.clusterIds().includes(p.location_cluster)) {
-      throw new Error(
-        `modules.usrloc.location_cluster: this node is not in cluster ${String(p.location_cluster)}`,
+      throw configError(
+        'modules.usrloc.location_cluster',
+        `this node is not in cluster ${String(p.location_cluster)}`,
       );
     }
     this.store = new UsrlocStore({

@@ -42,6 +42,7 @@ export {
   type ModuleRegistries,
 } from './install.js';
 export { MI_CODES, MiError } from './mi-error.js';
+export { configError } from './config-error.js';
 export { MiParams } from './mi-params.js';
 export type {
   MiCallContext,

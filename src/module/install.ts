@@ -139,6 +139,9 @@ export async function installModules(
     } catch (err) {
       jobs.stop();
       await destroy();
+      if (err instanceof CoreError && err.code === 'TANDEM_ERR_CONFIG') {
+        throw err; // already names modules.<name>.<field>
+      }
       throw new CoreError(
         'TANDEM_ERR_MODULE',
         `${m.name}: init failed: ${(err as Error).message}`,

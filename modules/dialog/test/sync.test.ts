@@ -207,10 +207,10 @@ t.test('cluster_auto_sync false: no sync on node_up', async (t) => {
 });
 
 t.test('configuration errors name the field', async (t) => {
-  await t.rejects(
-    rig(routes, { dialog_replication_cluster: 1 }),
-    /modules\.dialog\.dialog_replication_cluster: 1 needs the clusterer section/,
-  );
+  await t.rejects(rig(routes, { dialog_replication_cluster: 1 }), {
+    code: 'TANDEM_ERR_CONFIG',
+    message: /modules\.dialog\.dialog_replication_cluster: 1 needs the clusterer section/,
+  });
   await t.rejects(
     rig(routes, { profile_replication_cluster: 1 }),
     /modules\.dialog\.profile_replication_cluster/,
@@ -221,6 +221,9 @@ t.test('configuration errors name the field', async (t) => {
       sharingTags: { isActive: () => true },
       cluster: fakeCluster(1, [1]).api,
     }),
-    /modules\.dialog\.profile_replication_cluster: this node is not in cluster 2/,
+    {
+      code: 'TANDEM_ERR_CONFIG',
+      message: /modules\.dialog\.profile_replication_cluster: this node is not in cluster 2/,
+    },
   );
 });

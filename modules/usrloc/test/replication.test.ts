@@ -156,7 +156,7 @@ t.test('the owner of a binding saved without one', async (t) => {
 t.test('configuration errors name the parameter', async (t) => {
   await t.rejects(
     start({ params: { working_mode_preset: 'full-sharing-cluster' } }),
-    /modules\.usrloc\.working_mode_preset/,
+    { code: 'TANDEM_ERR_CONFIG', message: /modules\.usrloc\.working_mode_preset/ },
     'full-sharing-cluster with no clusterer section',
   );
   await t.rejects(start({ params: { pinging_mode: 'both' } }), /modules\.usrloc\.pinging_mode/);
@@ -167,7 +167,7 @@ t.test('configuration errors name the parameter', async (t) => {
       cluster: k.nodes[0]!.c.api(),
       params: { working_mode_preset: 'full-sharing-cluster', location_cluster: 2 },
     }),
-    /modules\.usrloc\.location_cluster/,
+    { code: 'TANDEM_ERR_CONFIG', message: /modules\.usrloc\.location_cluster/ },
   );
 });
 
