@@ -45,6 +45,8 @@ export interface CapabilityInfo {
   readonly gaps: number;
   readonly syncedBy: string;
   readonly lastFailure: string | null;
+  /** Duration of the last verified transfer (ms), null before one. */
+  readonly lastSyncMs: number | null;
 }
 
 export class CapabilityRegistry {
@@ -179,6 +181,7 @@ export class CapabilityRegistry {
       gaps: r.gaps,
       syncedBy: r.syncedBy,
       lastFailure: r.lastFailure,
+      lastSyncMs: r.lastSyncMs,
     }));
   }
 }

@@ -254,6 +254,7 @@ export function clustererManifest(c: Clusterer): ModuleManifest {
                     gaps: cap.gaps,
                     synced_by: cap.syncedBy === '' ? 'none' : cap.syncedBy,
                     last_failure: cap.lastFailure ?? 'none',
+                    ...(cap.lastSyncMs === null ? {} : { last_sync_ms: cap.lastSyncMs }),
                   };
                 }),
             })),

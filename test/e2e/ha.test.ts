@@ -103,11 +103,39 @@ t.test(
       'B logged the split brain',
     );
 
-    const line = a.lines.find((l) => l.includes('"tandem started"'))!;
-    const mi = (JSON.parse(line) as { mi: string }).mi;
-    const ready = (await (await fetch(`http://${mi}/ready`)).json()) as {
-      sources: { name: string; ready: boolean }[];
+    // /ready: A (the seed) calls itself synced seed_fallback_interval after start-up, with no
+    // donor; B pulls registrations and dialogs from A. Both then answer 200.
+    const readyOf = async (p: TandemProcess) => {
+      const line = p.lines.find((l) => l.includes('"tandem started"'))!;
+      const mi = (JSON.parse(line) as { mi: string }).mi;
+      const res = await fetch(`http://${mi}/ready`);
+      return {
+        status: res.status,
+        body: (await res.json()) as { sources: { name: string; ready: boolean }[] },
+      };
     };
-    t.match(ready.sources, [{ name: 'clusterer', ready: true }]);
+    await waitFor(
+      'both nodes ready',
+      async () => {
+        const r = await Promise.all([a, b].map(readyOf));
+        return r.every((x) => x.status === 200);
+      },
+      30_000,
+    );
+    t.match((await readyOf(a)).body.sources, [{ name: 'clusterer', ready: true }]);
+    const caps = async (p: TandemProcess) =>
+      (
+        (await miCall(p, 'clusterer_list_cap')).result as {
+          Clusters: { Capabilities: { name: string; state: string; synced_by: string }[] }[];
+        }
+      ).Clusters[0]!.Capabilities;
+    t.match(await caps(a), [
+      { name: 'usrloc-contact-repl', state: 'synced', synced_by: 'seed fallback' },
+    ]);
+    t.match(
+      (await caps(b)).find((c) => c.name === 'usrloc-contact-repl'),
+      { state: 'synced', synced_by: 'donor 1' },
+      'B synced its registrations from A',
+    );
   },
 );

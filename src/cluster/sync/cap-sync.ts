@@ -20,6 +20,8 @@ export interface Receiving {
   received: number;
   readonly hash: Hash;
   stall: TimerHandle;
+  /** Clock time of the request (the transfer's duration is shown in list_cap). */
+  readonly startedAt: number;
 }
 
 /** Where a source's live packets stand: its boot id and the last sequence number seen. */
@@ -63,6 +65,8 @@ export class CapSync {
   recordsReceived = 0;
   recordsExpected: number | null = null;
   lastFailure: string | null = null;
+  /** How long the last verified transfer took, request to END (ms); null before one. */
+  lastSyncMs: number | null = null;
   /** Test hook: live packets still to drop after they took their sequence numbers. */
   dropNext = 0;
   private readonly sendSeq = new Map<number, number>();

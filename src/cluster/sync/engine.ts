@@ -288,6 +288,7 @@ export class SyncEngine {
       received: 0,
       hash: createHash('sha256'),
       stall: this.stallTimer(cap),
+      startedAt: this.o.clock.now(),
     };
     cap.prefer = null;
     cap.recordsReceived = 0;
@@ -371,6 +372,7 @@ export class SyncEngine {
   }
 
   private succeed(cap: CapSync, donor: number, scope: string | null): void {
+    cap.lastSyncMs = Math.round(this.o.clock.now() - cap.transfer!.startedAt);
     this.finish(cap);
     cap.synced = true;
     cap.syncedBy = `donor ${donor}`;

@@ -178,6 +178,7 @@ t.test('list_cap over MI, and test_drop_next with TANDEM_TEST_HOOKS=1', async (t
   });
   const b = x.n.get(2)!.c.caps.list()[0]!;
   t.match(b, { gaps: 1, recordsExpected: 102, syncedBy: 'donor 1' });
+  t.type(b.lastSyncMs, 'number', 'the transfer took a measured time');
 });
 
 t.test('config: seed_fallback_interval and sync_timeout default to 5 s and 15 s', async (t) => {
