@@ -38,6 +38,7 @@ import {
   startProxy,
   stopProxy,
 } from './sipp-bench.js';
+import { writeUsersCsv } from '../../test/helpers/sipp.js';
 
 const RATES = envRates('BENCH_RATES', '2000,5000,8000,10000,12000,15000');
 const AUTH_RATES = envRates('BENCH_AUTH_RATES', '1000,2000,3000,4000,6000,8000');
@@ -58,15 +59,9 @@ function line(o: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(o)}\n`);
 }
 
-/** A sipp CSV (`-inf`): one user per line, in order. */
+/** A sipp CSV (`-inf`) in the work directory: one user per line, in order. */
 function csv(name: string, users: number, prefix: string): string {
-  const file = join(work, name);
-  const lines = ['SEQUENTIAL'];
-  for (let i = 0; i < users; i++) {
-    lines.push(`${prefix}${String(i)};`);
-  }
-  writeFileSync(file, lines.join('\n') + '\n');
-  return file;
+  return writeUsersCsv(join(work, name), users, prefix);
 }
 
 /** The auth module's subscriber file with the one user sipp answers as (`-au`), HA1s only. */

@@ -17,14 +17,14 @@
  * both nodes and sipp: figures are floors, compare within one run.
  */
 import dgram from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClusterPlan, waitFor } from '../../test/helpers/cluster-nodes.js';
 import { miCall, startTandemProcess } from '../../test/helpers/tandem-process.js';
 import { writeUsrlocAof } from '../../test/helpers/usrloc-aof.js';
 import { registerFrom } from '../../test/helpers/raw-register.js';
-import { sipp as runSipp } from '../../test/helpers/sipp.js';
+import { sipp as runSipp, writeUsersCsv } from '../../test/helpers/sipp.js';
 import { cpuSeconds, freePort, round } from './sipp-bench.js';
 
 const PHASES = new Set((process.env['BENCH_PHASES'] ?? 'sync,lag,cost').split(','));
@@ -99,16 +99,6 @@ async function syncPhase(): Promise<void> {
   await cleanup();
 }
 
-function usersCsv(dir: string, n: number, prefix: string): string {
-  const file = join(dir, `${prefix}.csv`);
-  const lines = ['SEQUENTIAL'];
-  for (let i = 0; i < n; i++) {
-    lines.push(`${prefix}${String(i)};`);
-  }
-  writeFileSync(file, lines.join('\n') + '\n');
-  return file;
-}
-
 function background(dir: string, port: number, rate: number, prefix: string) {
   return runSipp({
     scenario: 'uac-register-csv.xml',
@@ -118,18 +108,23 @@ function background(dir: string, port: number, rate: number, prefix: string) {
     limit: rate * 2,
     keys: { domain: `127.0.0.1:${String(port)}` },
     timeoutSec: DURATION * 4,
-    extra: ['-inf', usersCsv(dir, rate * DURATION, prefix)],
+    extra: ['-inf', writeUsersCsv(join(dir, `${prefix}.csv`), rate * DURATION, prefix)],
   });
 }
 
-async function lagPhase(dir: string): Promise<void> {
+/** Two nodes sharing registrations in memory, both ready. */
+async function memoryPair(): Promise<ClusterPlan> {
   const plan = await ClusterPlan.create(t, {
     nodes: 2,
     modules: { usrloc: { ...USRLOC, db_mode: 'none' }, registrar: {} },
     clusterer: { seed_fallback_interval: 1 },
   });
-  await Promise.all([plan.start(1), plan.start(2)]);
-  await waitFor('ready', async () => (await plan.ready(1)).ok && (await plan.ready(2)).ok);
+  await plan.startReady([1, 2]);
+  return plan;
+}
+
+async function lagPhase(dir: string): Promise<void> {
+  const plan = await memoryPair();
   const sock = dgram.createSocket('udp4');
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
   cleanups.push(() => {
@@ -192,13 +187,7 @@ async function costPhase(dir: string): Promise<void> {
   await single.stop();
   rmSync(dataDir, { recursive: true, force: true });
 
-  const plan = await ClusterPlan.create(t, {
-    nodes: 2,
-    modules: { usrloc: { ...USRLOC, db_mode: 'none' }, registrar: {} },
-    clusterer: { seed_fallback_interval: 1 },
-  });
-  await Promise.all([plan.start(1), plan.start(2)]);
-  await waitFor('ready', async () => (await plan.ready(1)).ok && (await plan.ready(2)).ok);
+  const plan = await memoryPair();
   const pidB = plan.node(2).p!.child.pid!;
   const b0 = cpuSeconds(pidB);
   const on = await cpuPer1000(plan.node(1).p!.child.pid!, dir, plan.node(1).sipPort, 'on');

@@ -5,12 +5,12 @@
  * is delayed 10 s (test hook) still syncs completely instead of falling back as a seed. The donor
  * killed in the middle of a sync: the receiver completes from the other node by itself.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { ClusterPlan, waitFor } from '../helpers/cluster-nodes.js';
-import { HAVE_SIPP, stopSipp } from '../helpers/sipp.js';
+import { HAVE_SIPP, stopSipp, writeUsersCsv } from '../helpers/sipp.js';
 import { run } from '../helpers/sipp-calls.js';
 import { writeUsrlocAof as preload } from '../helpers/usrloc-aof.js';
 
@@ -46,26 +46,6 @@ async function contacts(plan: ClusterPlan, id: number): Promise<number> {
   return plan.stat(id, 'usrloc:contacts');
 }
 
-/** AoR -> [contact, Call-ID, CSeq, revision] of every binding. */
-async function dump(plan: ClusterPlan, id: number): Promise<Map<string, string>> {
-  const r = (await plan.mi(id, 'ul_dump')) as {
-    Domains: {
-      AORs: {
-        AOR: string;
-        Contacts: { Contact: string; Callid: string; Cseq: number; Revision: number }[];
-      }[];
-    }[];
-  };
-  const out = new Map<string, string>();
-  for (const a of r.Domains[0]?.AORs ?? []) {
-    out.set(
-      a.AOR,
-      JSON.stringify(a.Contacts.map((c) => [c.Contact, c.Callid, c.Cseq, c.Revision]).sort()),
-    );
-  }
-  return out;
-}
-
 t.test('a fresh node syncs 200,000 bindings while A takes 1,000 REGISTER/s', async (t) => {
   const plan = await ClusterPlan.create(t, {
     nodes: 2,
@@ -83,12 +63,7 @@ t.test('a fresh node syncs 200,000 bindings while A takes 1,000 REGISTER/s', asy
     rmSync(dir, { recursive: true, force: true });
   });
   const users = 60_000;
-  const csv = join(dir, 'live.csv');
-  const lines = ['SEQUENTIAL'];
-  for (let i = 0; i < users; i++) {
-    lines.push(`live${String(i)};`);
-  }
-  writeFileSync(csv, lines.join('\n') + '\n');
+  const csv = writeUsersCsv(join(dir, 'live.csv'), users, 'live');
   const a = plan.node(1);
   const load = run(t, {
     scenario: 'uac-register-csv.xml',
@@ -131,7 +106,7 @@ t.test('a fresh node syncs 200,000 bindings while A takes 1,000 REGISTER/s', asy
     async () => (await contacts(plan, 2)) === (await contacts(plan, 1)),
     20_000,
   );
-  const [da, dc] = await Promise.all([dump(plan, 1), dump(plan, 2)]);
+  const [da, dc] = await Promise.all([plan.ulDump(1), plan.ulDump(2)]);
   let missing = 0;
   let differ = 0;
   for (const [aor, v] of da) {

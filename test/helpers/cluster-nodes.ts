@@ -14,6 +14,14 @@ import { join } from 'node:path';
 import { freePort } from './ports.js';
 import { miCall, startTandemProcess, ROOT, type TandemProcess } from './tandem-process.js';
 
+interface DumpedContact {
+  Contact: string;
+  Callid: string;
+  Cseq: number;
+  Revision: number;
+  Owner?: string;
+}
+
 /** What the plan needs of a tap test (or of a benchmark): somewhere to register clean-up. */
 export interface Teardowns {
   teardown(fn: () => unknown): void;
@@ -165,6 +173,38 @@ export class ClusterPlan {
   async stat(id: number, name: string): Promise<number> {
     const r = (await this.mi(id, 'get_statistics', [[name]])) as Record<string, number>;
     return r[name] ?? NaN;
+  }
+
+  /** Start nodes together and wait until every one answers /ready 200. */
+  async startReady(ids: readonly number[], ms = 60_000): Promise<void> {
+    await Promise.all(ids.map((id) => this.start(id)));
+    await waitFor(
+      `nodes ${ids.join(', ')} ready`,
+      async () => (await Promise.all(ids.map((id) => this.ready(id)))).every((r) => r.ok),
+      ms,
+    );
+  }
+
+  /**
+   * A node's location table from `ul_dump`: AoR -> its bindings' contact, Call-ID, CSeq,
+   * revision and owner (what identifies a binding's version; the relative expiry is left out).
+   */
+  async ulDump(id: number): Promise<Map<string, string>> {
+    const r = (await this.mi(id, 'ul_dump')) as {
+      Domains: { AORs: { AOR: string; Contacts: DumpedContact[] }[] }[];
+    };
+    const out = new Map<string, string>();
+    for (const a of r.Domains[0]?.AORs ?? []) {
+      const rows = a.Contacts.map((c) => [
+        c.Contact,
+        c.Callid,
+        c.Cseq,
+        c.Revision,
+        c.Owner ?? null,
+      ]);
+      out.set(a.AOR, JSON.stringify(rows.sort()));
+    }
+    return out;
   }
 
   /** `/ready` of a node: its status and sources. */

@@ -3,7 +3,7 @@
  * test/e2e/scenarios on 127.0.0.1 and resolve with its exit code (0: every call succeeded).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -109,4 +109,14 @@ export function stopSipp(run: SippRun): void {
   if (run.child.exitCode === null && run.child.signalCode === null) {
     run.child.kill('SIGKILL');
   }
+}
+
+/** A sipp CSV (`-inf`) at `file`: one user `<prefix><i>` per line, in order; returns `file`. */
+export function writeUsersCsv(file: string, users: number, prefix: string): string {
+  const lines = ['SEQUENTIAL'];
+  for (let i = 0; i < users; i++) {
+    lines.push(`${prefix}${String(i)};`);
+  }
+  writeFileSync(file, lines.join('\n') + '\n');
+  return file;
 }

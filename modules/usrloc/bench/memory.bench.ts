@@ -12,25 +12,11 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Logger } from '../../../src/module/index.js';
 import type { ContactInput } from '../api.js';
 import { AofPersistence } from '../persistence/aof.js';
 import { UsrlocStore, type StoreListener } from '../store.js';
 
-const count = Number(process.argv[2] ?? 1_000_000);
-const gc = (globalThis as { gc?: () => void }).gc;
-if (gc === undefined) {
-  throw new Error('run with --expose-gc');
-}
-
-const quiet = {
-  fatal: () => undefined,
-  error: () => undefined,
-  warn: () => undefined,
-  info: () => undefined,
-  debug: () => undefined,
-  trace: () => undefined,
-} as unknown as Logger;
+import { count, gc, quiet } from './setup.js';
 
 const AGENTS = [
   'Yealink SIP-T46S 66.86.0.15',
@@ -73,8 +59,8 @@ const noop: StoreListener = {
 };
 
 function mem(): { rss: number; heap: number } {
-  gc!();
-  gc!();
+  gc();
+  gc();
   const m = process.memoryUsage();
   return { rss: m.rss, heap: m.heapUsed };
 }

@@ -11,30 +11,12 @@
  *    stale, `begin` marks all of them and `end(ok)` walks the marks; records/s and the heap the
  *    marks cost at their peak.
  */
-import type {
-  Capability,
-  CapabilityDefinition,
-  ClusterApi,
-  Logger,
-} from '../../../src/module/index.js';
+import type { Capability, CapabilityDefinition, ClusterApi } from '../../../src/module/index.js';
 import type { ContactInput } from '../api.js';
 import { UsrlocReplication } from '../replication.js';
 import { UsrlocStore, type StoreListener } from '../store.js';
 
-const count = Number(process.argv[2] ?? 1_000_000);
-const gc = (globalThis as { gc?: () => void }).gc;
-if (gc === undefined) {
-  throw new Error('run with --expose-gc');
-}
-
-const quiet = {
-  fatal: () => undefined,
-  error: () => undefined,
-  warn: () => undefined,
-  info: () => undefined,
-  debug: () => undefined,
-  trace: () => undefined,
-} as unknown as Logger;
+import { count, gc, quiet } from './setup.js';
 
 /** A cluster of one that sends nowhere: the bench measures the module's work only. */
 const cluster: ClusterApi = {
