@@ -43,10 +43,16 @@ export async function ulCluster(
       clusters: [
         {
           cluster_id: 1,
-          nodes: ids.map((x) => ({ node_id: x, url: `bin:127.0.0.1:${String(5000 + x)}` })),
+          nodes: ids.map((x) => ({
+            node_id: x,
+            url: `bin:127.0.0.1:${String(5000 + x)}`,
+            flags: x === 1 ? ['seed'] : [],
+          })),
         },
       ],
       sharing_tags: tags(id),
+      // Node 1, the seed, is synced at once; the others pull from it (src/cluster/sync).
+      seed_fallback_interval: 0,
     });
     const c = memoryClusterer(hub, cfg, { clock });
     await c.start();
@@ -60,6 +66,13 @@ export async function ulCluster(
     nodes.push({ ...u, id, c });
   }
   await flush();
+  for (const x of nodes) {
+    x.c.modulesReady();
+    await flush();
+  }
+  for (let i = 0; i < 20 && !nodes.every((x) => x.c.readiness().ready); i++) {
+    await flush();
+  }
   return {
     hub,
     clock,

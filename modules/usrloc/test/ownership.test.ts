@@ -5,7 +5,9 @@
  */
 import t from 'tap';
 import { flush } from '../../../test/helpers/memory-clusterer.js';
-import type { Capability } from '../../../src/module/index.js';
+import { moduleSharingTags, type Capability } from '../../../src/module/index.js';
+import { purgeUnowned } from '../expiry.js';
+import { UsrlocStore } from '../store.js';
 import { aorHash } from '../usrloc.js';
 import { tick, ulCluster } from './cluster.js';
 import { EPOCH, input, start } from './helpers.js';
@@ -81,23 +83,57 @@ t.test('backups purge expired bindings once nobody has held the tag for purge_gr
   t.equal(a.stats.value('usrloc:purged'), 1, 'and purged only the ghost/1 binding');
 });
 
-t.test('a tag held again before the grace ends restarts the purge clock', async (t) => {
-  const k = await ulCluster(2, { purge_grace: 5 });
-  t.teardown(() => k.stop());
-  const [a, b] = k.nodes as [(typeof k.nodes)[0], (typeof k.nodes)[0]];
-  a.api.save(input({ expires: EPOCH + 500 }));
-  await flush();
-  k.hub.cut(1, 2);
-  await tick(k.clock, 3_000);
-  t.equal(a.api.counts().contacts, 0, 'A expired it; the delete never reached B');
-  k.hub.heal(1, 2);
-  await tick(k.clock, 1_000);
-  t.equal(b.api.counts().contacts, 1, 'held again: B keeps it (a resync would repair it)');
-  k.hub.cut(1, 2);
-  await tick(k.clock, 4_000);
-  t.equal(b.api.counts().contacts, 1, 'the grace counts from the second outage');
-  await tick(k.clock, 2_000);
-  t.equal(b.api.counts().contacts, 0);
+t.test(
+  'a delete lost while the link was cut is repaired by the resync the gap starts',
+  async (t) => {
+    const k = await ulCluster(2, { purge_grace: 5 });
+    t.teardown(() => k.stop());
+    const [a, b] = k.nodes as [(typeof k.nodes)[0], (typeof k.nodes)[0]];
+    a.api.save(input({ expires: EPOCH + 500 }));
+    await flush();
+    k.hub.cut(1, 2);
+    await tick(k.clock, 3_000);
+    t.equal(a.api.counts().contacts, 0, 'A expired it; the delete never reached B');
+    t.equal(b.api.counts().contacts, 1, 'B still holds it (within the grace)');
+    k.hub.heal(1, 2);
+    await tick(k.clock, 2_000);
+    t.equal(b.api.counts().contacts, 0, 'the gap was seen, B resynced and swept it');
+    t.ok((b.stats.value('usrloc:sync_swept') ?? 0) >= 1, 'by the sync sweep, not by a purge');
+    t.equal(b.stats.value('usrloc:purged'), 0);
+  },
+);
+
+t.test('the purge clock restarts when the tag is held again before the grace ends', (t) => {
+  let now = 0;
+  let held = false;
+  const store = new UsrlocStore({
+    wallTime: () => now,
+    tombstoneTtlMs: 60_000,
+    listener: {
+      aorInserted: () => undefined,
+      aorDeleted: () => undefined,
+      contactInserted: () => undefined,
+      contactUpdated: () => undefined,
+      contactDeleted: () => undefined,
+    },
+  });
+  store.save(input({ expires: 100, owner: 'service/1' }));
+  const tags = moduleSharingTags({ isActive: () => false });
+  const view = { ...tags, heldActive: () => held };
+  const unheld = new Map<string, number>();
+  now = 1_000;
+  t.equal(purgeUnowned(store, view, now, 5_000, unheld), 0, 'unheld from 1 s');
+  now = 4_000;
+  held = true;
+  t.equal(purgeUnowned(store, view, now, 5_000, unheld), 0, 'held again at 4 s');
+  held = false;
+  now = 5_000;
+  t.equal(purgeUnowned(store, view, now, 5_000, unheld), 0, 'unheld again from 5 s');
+  now = 9_000;
+  t.equal(purgeUnowned(store, view, now, 5_000, unheld), 0, '8 s after the first outage: kept');
+  now = 10_000;
+  t.equal(purgeUnowned(store, view, now, 5_000, unheld), 1, '5 s after the second: purged');
+  t.end();
 });
 
 t.test('pinging: ownership pings where the tag is active; cooperation splits by AoR', async (t) => {
