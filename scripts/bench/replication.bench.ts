@@ -207,10 +207,8 @@ async function costPhase(dir: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  // Removed at the end only: each phase runs `cleanup()` for what it started itself.
   const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-repl-csv-'));
-  cleanups.push(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
   try {
     if (PHASES.has('sync')) {
       await syncPhase();
