@@ -57,10 +57,16 @@ function f64(v: number): void {
   at += 8;
 }
 
-/** A record as bytes (throws on a string over 65534 bytes, which no SIP input has). */
-export function encodeContact(r: ContactRecord): Buffer {
+/**
+ * A record as bytes (throws on a string over 65534 bytes, which no SIP input has). `lead`, when
+ * given, is written as one byte before the record (a sync record's kind) in the same allocation.
+ */
+export function encodeContact(r: ContactRecord, lead?: number): Buffer {
   at = 0;
-  room(1);
+  room(2);
+  if (lead !== undefined) {
+    scratch.writeUInt8(lead, at++);
+  }
   scratch.writeUInt8(CONTACT_RECORD_VERSION, at++);
   str(r.aor);
   str(r.uri);
@@ -91,8 +97,10 @@ export function encodeContact(r: ContactRecord): Buffer {
 
 /** Reads one record; every read is bounds-checked by Buffer (a short one throws RangeError). */
 class Reader {
-  private i = 0;
-  constructor(private readonly b: Buffer) {}
+  constructor(
+    private readonly b: Buffer,
+    private i: number,
+  ) {}
 
   u8(): number {
     return this.b.readUInt8(this.i++);
@@ -154,10 +162,10 @@ class Reader {
   }
 }
 
-/** A record from its bytes, or why it is not one. */
-export function decodeContact(b: Buffer): ContactRecord | string {
+/** A record from its bytes (from byte `start` to the end), or why it is not one. */
+export function decodeContact(b: Buffer, start = 0): ContactRecord | string {
   try {
-    const r = new Reader(b);
+    const r = new Reader(b, start);
     const v = r.u8();
     if (v !== CONTACT_RECORD_VERSION) {
       return `record version ${String(v)} (this build reads ${String(CONTACT_RECORD_VERSION)})`;

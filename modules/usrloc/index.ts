@@ -65,10 +65,10 @@ const factory: ModuleFactory = () => {
       repl_applied: fieldCounter(repl, 'repl_applied', 'replicated writes applied (newer)'),
       repl_stale: fieldCounter(repl, 'repl_stale', 'replicated writes ignored (not newer)'),
       repl_bad: fieldCounter(repl, 'repl_bad', 'replicated data that could not be decoded'),
-      sync_swept: fieldCounter(
+      sync_tombstones: fieldCounter(
         repl,
-        'sync_swept',
-        'bindings dropped after a sync because the donor no longer had them',
+        'sync_tombstones',
+        'tombstones from a sync newer than what was held (deletions missed while away)',
       ),
       db_written: {
         kind: 'counter',

@@ -7,7 +7,14 @@
  *
  * Wire format (data version {@link USRLOC_DATA_VERSION}, the record format), big-endian: an
  * insert or update carries the whole record in codec.ts's binary form; a delete is `u8 reason,
- * u64 rev, u16 aor length, aor, key` (UTF-8). A sync record is the same bytes as an insert.
+ * u64 rev, u16 aor length, aor, key` (UTF-8).
+ *
+ * A sync record is `u8 kind` then the live payload of that packet type: kind 1 ({@link
+ * UsrlocPacket.PUT}) a binding, kind 2 ({@link UsrlocPacket.DELETE}) a tombstone as a delete
+ * with reason `sync` (the store keeps a deletion's revision, not its reason). The donor sends
+ * its tombstones with its bindings so a receiver learns the deletions it missed while away
+ * through the same apply-if-newer rule as a live delete; nothing is ever dropped for not being
+ * sent (a split's writes on the receiving side are not the donor's to erase).
  */
 import type {
   Capability,
@@ -49,8 +56,12 @@ const REASONS: readonly RemoveReason[] = [
   'sync',
 ];
 
-/** A binding as a packet or sync record (codec.ts). */
-export const encodeRecord: (rec: ContactRecord) => Buffer = encodeContact;
+/** A binding as a live packet (codec.ts). */
+export const encodeRecord = (rec: ContactRecord): Buffer => encodeContact(rec);
+
+/** A binding as a sync record: kind {@link UsrlocPacket.PUT}, then the live packet's bytes. */
+export const encodeSyncRecord = (rec: ContactRecord): Buffer =>
+  encodeContact(rec, UsrlocPacket.PUT);
 
 /** A decoded deletion. */
 export interface DeleteOp {
@@ -60,15 +71,34 @@ export interface DeleteOp {
   readonly reason: RemoveReason;
 }
 
+/** A live delete payload. */
 export function encodeDelete(op: DeleteOp): Buffer {
-  const aor = Buffer.from(op.aor, 'utf8');
-  const key = Buffer.from(op.key, 'utf8');
-  const b = Buffer.allocUnsafe(11 + aor.length + key.length);
-  b.writeUInt8(REASONS.indexOf(op.reason), 0);
-  b.writeBigUInt64BE(BigInt(op.rev), 1);
-  b.writeUInt16BE(aor.length, 9);
-  aor.copy(b, 11);
-  key.copy(b, 11 + aor.length);
+  return deleteBytes(op.aor, op.key, op.rev, op.reason, 0);
+}
+
+/** A sync tombstone: kind {@link UsrlocPacket.DELETE}, then a delete with reason `sync`. */
+export function encodeTombstone(aor: string, key: string, rev: number): Buffer {
+  const b = deleteBytes(aor, key, rev, 'sync', 1);
+  b.writeUInt8(UsrlocPacket.DELETE, 0);
+  return b;
+}
+
+/** A delete's bytes after `lead` bytes left for the caller. */
+function deleteBytes(
+  aorText: string,
+  keyText: string,
+  rev: number,
+  reason: RemoveReason,
+  lead: number,
+): Buffer {
+  const aor = Buffer.from(aorText, 'utf8');
+  const key = Buffer.from(keyText, 'utf8');
+  const b = Buffer.allocUnsafe(lead + 11 + aor.length + key.length);
+  b.writeUInt8(REASONS.indexOf(reason), lead);
+  b.writeBigUInt64BE(BigInt(rev), lead + 1);
+  b.writeUInt16BE(aor.length, lead + 9);
+  aor.copy(b, lead + 11);
+  key.copy(b, lead + 11 + aor.length);
   return b;
 }
 
@@ -101,8 +131,8 @@ export interface ReplicationStats {
   repl_stale: number;
   /** Packets and records that could not be decoded. */
   repl_bad: number;
-  /** Bindings dropped at the end of a verified sync (deleted while this node was away). */
-  sync_swept: number;
+  /** Tombstones from a sync that were newer than what was held (a deletion missed). */
+  sync_tombstones: number;
 }
 
 export class UsrlocReplication {
@@ -112,15 +142,10 @@ export class UsrlocReplication {
     repl_applied: 0,
     repl_stale: 0,
     repl_bad: 0,
-    sync_swept: 0,
+    sync_tombstones: 0,
   };
   /** Set while applying what came from elsewhere: the store's listener must not send it on. */
   private quiet = 0;
-  /**
-   * The records held when a transfer began that neither the donor sent nor anything replaced
-   * since (a change makes a new record object, so identity says "unchanged").
-   */
-  private unconfirmed: Set<ContactRecord> | null = null;
 
   constructor(
     private readonly store: UsrlocStore,
@@ -137,14 +162,8 @@ export class UsrlocReplication {
       },
       sync: {
         donate: (ctx, emit) => this.donate(ctx, emit),
-        begin: (ctx) => {
-          this.begin(ctx);
-        },
         apply: (record) => {
-          this.applyBytes(record);
-        },
-        end: (ctx, ok) => {
-          this.end(ctx, ok);
+          this.applySync(record);
         },
       },
     });
@@ -155,7 +174,7 @@ export class UsrlocReplication {
     return this.quiet === 0;
   }
 
-  /** Run `fn` without replicating the writes it makes (applies, sync sweeps, backup purges). */
+  /** Run `fn` without replicating the writes it makes (applies, backup purges). */
   local<T>(fn: () => T): T {
     this.quiet++;
     try {
@@ -189,13 +208,7 @@ export class UsrlocReplication {
       return;
     }
     if (p.type === UsrlocPacket.DELETE) {
-      const op = decodeDelete(p.payload);
-      if (typeof op === 'string') {
-        this.bad(op, p.source);
-        return;
-      }
-      const done = this.local(() => this.store.applyDelete(op.aor, op.key, op.rev, op.reason));
-      this.count(done);
+      this.applyDeleteBytes(p.payload, p.source);
       return;
     }
     this.bad(`packet type ${String(p.type)}`, p.source);
@@ -203,78 +216,64 @@ export class UsrlocReplication {
 
   /**
    * Donor: every binding held (expired ones too: their owner removes them and replicates that),
-   * or those owned by `ctx.scope`. Each AoR's short list is copied before its records are
-   * emitted, so a removal during an await cannot make the walk skip a binding the receiver
-   * would then sweep; the AoR map itself is walked live (a Map iterator survives changes).
+   * or those owned by `ctx.scope`, then every tombstone (they carry no owner tag, so all of
+   * them whatever the scope: a receiver applies one only over an older binding). Each AoR's
+   * short list is copied before its records are emitted; the AoR and tombstone maps are walked
+   * live (a Map iterator survives changes, and what changes during the walk also goes live).
    */
   async donate(ctx: SyncContext, emit: (record: Buffer) => void | Promise<void>): Promise<void> {
     for (const list of this.store.lists()) {
       const recs = list.length > 1 ? list.slice() : list;
       for (const rec of recs) {
         if (ctx.scope === null || rec.owner === ctx.scope) {
-          await emit(encodeRecord(rec));
+          await emit(encodeSyncRecord(rec));
         }
       }
     }
-  }
-
-  /** Receiver: remember what is held in scope now, to drop at `end` what nobody confirmed. */
-  begin(ctx: SyncContext): void {
-    const held = new Set<ContactRecord>();
-    for (const rec of this.store.records()) {
-      if (ctx.scope === null || rec.owner === ctx.scope) {
-        held.add(rec);
-      }
+    for (const [aor, key, rev] of this.store.tombstones()) {
+      await emit(encodeTombstone(aor, key, rev));
     }
-    this.unconfirmed = held;
   }
 
-  /** One record from a donor (or a live PUT). */
+  /** Receiver: one sync record (kind byte, then a live payload), applied only if newer. */
+  applySync(bytes: Buffer): void {
+    const kind = bytes.length > 0 ? bytes.readUInt8(0) : -1;
+    if (kind === UsrlocPacket.PUT) {
+      this.applyRecordBytes(decodeContact(bytes, 1));
+      return;
+    }
+    if (kind === UsrlocPacket.DELETE) {
+      if (this.applyDeleteBytes(bytes.subarray(1), null)) {
+        this.stats.sync_tombstones++;
+      }
+      return;
+    }
+    this.bad(`sync record kind ${String(kind)}`, null);
+  }
+
+  /** One binding in codec.ts's form (a live PUT). */
   applyBytes(bytes: Buffer): void {
-    const rec = decodeContact(bytes);
+    this.applyRecordBytes(decodeContact(bytes));
+  }
+
+  private applyRecordBytes(rec: ContactRecord | string): void {
     if (typeof rec === 'string') {
       this.bad(rec, null);
       return;
     }
-    const pending = this.unconfirmed;
-    if (pending !== null && pending.size > 0) {
-      const held = this.store.getContact(rec.aor, contactKey(rec));
-      if (held !== null) {
-        pending.delete(held);
-      }
-    }
     this.count(this.local(() => this.store.applyRecord(rec)));
   }
 
-  /**
-   * Receiver: a verified transfer drops the bindings held at `begin` that the donor did not
-   * send and that did not change since (deletions missed while away); a failed one keeps all.
-   * The sweep is this node catching up, not news: it is not replicated.
-   */
-  end(ctx: SyncContext, ok: boolean): void {
-    const pending = this.unconfirmed;
-    this.unconfirmed = null;
-    if (!ok || pending === null) {
-      return;
+  /** A live delete or a sync tombstone; returns whether it was newer than what was held. */
+  private applyDeleteBytes(payload: Buffer, source: number | null): boolean {
+    const op = decodeDelete(payload);
+    if (typeof op === 'string') {
+      this.bad(op, source);
+      return false;
     }
-    let swept = 0;
-    this.local(() => {
-      for (const rec of pending) {
-        const key = contactKey(rec);
-        // Still the very record held at begin: nothing wrote it since, and the donor lacks it.
-        if (this.store.getContact(rec.aor, key) === rec) {
-          this.store.applyDelete(rec.aor, key, rec.rev + 1, 'sync');
-          swept++;
-        }
-      }
-    });
-    this.stats.sync_swept += swept;
-    if (swept > 0) {
-      this.logger.info(
-        { swept, donor: ctx.node },
-        'usrloc: bindings the donor no longer had dropped',
-      );
-    }
+    const done = this.local(() => this.store.applyDelete(op.aor, op.key, op.rev, op.reason));
+    this.count(done);
+    return done;
   }
 
   private count(applied: boolean): void {

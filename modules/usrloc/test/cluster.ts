@@ -7,7 +7,6 @@ import { clustererSchema } from '../../../src/cluster/config.js';
 import { FakeClock } from '../../../test/helpers/fake-clock.js';
 import { flush, memoryClusterer } from '../../../test/helpers/memory-clusterer.js';
 import { MemoryHub } from '../../../test/helpers/memory-network.js';
-import type { SyncContext } from '../../../src/module/index.js';
 import type { UsrlocService } from '../usrloc.js';
 import { start, type Started } from './helpers.js';
 
@@ -95,24 +94,19 @@ export async function tick(clock: FakeClock, ms: number): Promise<void> {
 }
 
 /**
- * The sync engine's part, in-process: `from`'s donate feeds `to`'s begin/apply/end (what
- * src/cluster/sync does over the bulk lane). Returns how many records went.
+ * The sync engine's part, in-process: `from`'s donate feeds `to`'s apply (what src/cluster/sync
+ * does over the bulk lane). Returns how many records went.
  */
 export async function pump(
   from: UsrlocService,
   to: UsrlocService,
   scope: string | null = null,
-  ok = true,
 ): Promise<number> {
-  const donor = from.replication!;
   const receiver = to.replication!;
-  const rx: SyncContext = { node: 1, scope };
-  receiver.begin(rx);
   let n = 0;
-  await donor.donate({ node: 2, scope }, (b) => {
-    receiver.applyBytes(b);
+  await from.replication!.donate({ node: 2, scope }, (b) => {
+    receiver.applySync(b);
     n++;
   });
-  receiver.end(rx, ok);
   return n;
 }

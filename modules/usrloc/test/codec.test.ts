@@ -40,6 +40,16 @@ t.test('every field round-trips, nulls and non-ASCII included', async (t) => {
   t.same(decodeContact(encodeContact(bare)), bare, 'and still encodes small ones after');
 });
 
+t.test(
+  'a lead byte (a sync record kind) goes before the record and is skipped on read',
+  async (t) => {
+    const b = encodeContact(full, 1);
+    t.equal(b.readUInt8(0), 1);
+    t.same(b.subarray(1), encodeContact(full), 'the same bytes after it');
+    t.same(decodeContact(b, 1), full);
+  },
+);
+
 t.test('malformed or foreign bytes are refused with a reason', async (t) => {
   const b = encodeContact(full);
   t.match(decodeContact(b.subarray(0, b.length - 3)), /out of range|past the end/);

@@ -97,8 +97,16 @@ t.test(
     t.equal(b.api.counts().contacts, 1, 'B still holds it (within the grace)');
     k.hub.heal(1, 2);
     await tick(k.clock, 2_000);
-    t.equal(b.api.counts().contacts, 0, 'the gap was seen, B resynced and swept it');
-    t.ok((b.stats.value('usrloc:sync_swept') ?? 0) >= 1, 'by the sync sweep, not by a purge');
+    t.equal(
+      b.api.counts().contacts,
+      0,
+      "the gap was seen, B resynced and A's tombstone removed it",
+    );
+    t.ok((b.stats.value('usrloc:sync_tombstones') ?? 0) >= 1, 'by a sync tombstone, not a purge');
+    t.equal(
+      b.events.filter((e) => e.event === 'E_UL_CONTACT_DELETE').at(-1)?.params['reason'],
+      'sync',
+    );
     t.equal(b.stats.value('usrloc:purged'), 0);
   },
 );
