@@ -1,6 +1,6 @@
 /**
  * The wire form of a replicated dialog (capability `dialog-dlg-repl`, live packets and sync
- * records alike): the {@link DialogRecord} plus what a copy needs to follow the call as the
+ * records alike; a sync record has a kind byte before it, replication.ts): the {@link DialogRecord} plus what a copy needs to follow the call as the
  * creating node would (the INVITE's CSeq, which confirms on its ACK; the ringing forks' tags,
  * which match early in-dialog requests). UTF-8 JSON in a Buffer: JSON fixes the byte order of
  * every number, and the capability's `dataVersion` (= {@link DIALOG_RECORD_VERSION}) versions it.

@@ -157,10 +157,10 @@ export default () => {
         'bad',
         'malformed dialog replication packets or sync records dropped',
       ),
-      sync_swept: fieldCounter(
+      sync_tombstones: fieldCounter(
         () => svc?.repl?.counters ?? null,
-        'swept',
-        'dialogs dropped after a sync because the donor no longer had them',
+        'tombstones',
+        'ended dialogs a sync handed over that ended a held copy or were new here',
       ),
       unmatched_requests: fieldCounter(
         counters,

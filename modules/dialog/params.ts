@@ -44,6 +44,13 @@ export const dialogParams = z.strictObject({
    * capability `dialog-prof-repl`), so a profile's size is the cluster's; 0: this node's only.
    */
   profile_replication_cluster: z.number().int().nonnegative().default(0),
+  /**
+   * Seconds an ended dialog is remembered (its final record, a tombstone): no late update can
+   * bring it back, and a sync hands it to a node that missed the end. It must outlast the
+   * cluster's `sync_timeout` (15 s) plus the transfer, and the split it should heal: a node cut
+   * off longer than this keeps a call that ended meanwhile until its own timeout ends it.
+   */
+  tombstone_ttl: z.number().int().min(30).default(300),
   /** When a node comes up, resync the dialogs of every tag that is backup here. */
   cluster_auto_sync: z.boolean().default(true),
   /** Profiles that count dialogs per value (`set_dlg_profile("caller", $fU)`). */

@@ -7,13 +7,18 @@
  * (the whole record with its revision) on the next microtask. An end leaves at once as the final
  * record, saying whether the ending node called onEnded (wrote the CDR). A receiver applies a
  * record only if its revision is newer than the held copy. Ended is final: an end applies to
- * the held copy whatever the revisions, and a dialog id ended here is remembered for
- * {@link TOMBSTONE_MS}, so no update (older, or a concurrent change made elsewhere before the
- * end arrived there) can bring it back.
+ * the held copy whatever the revisions, and a dialog ended here is remembered as a tombstone
+ * (its final record) for `tombstone_ttl`, so no update (older, or a concurrent change made
+ * elsewhere before the end arrived there) can bring it back.
  *
- * Sync: a donor emits every dialog (or one sharing tag's); the receiver applies each as above
- * and, after a verified transfer, drops what it held in that scope at the start, that the donor
- * did not send and that nothing changed since: ends it missed.
+ * Sync: a donor emits every dialog and every tombstone (or one sharing tag's); the receiver
+ * applies each exactly as the live record or end. Nothing is dropped for being absent from the
+ * donor: after a split both sides resync from each other, and each holds calls the other never
+ * saw. Sync record layout (the capability's dataVersion, {@link DIALOG_RECORD_VERSION}):
+ *
+ *   byte 0    kind: 1 = a dialog (as live packet type 1), 2 = a tombstone (as live type 2)
+ *   bytes 1.. the record as in the live packet of that type (codec.ts: UTF-8 JSON); a
+ *             tombstone's `fired` says whether onEnded was called on a node that knew of it
  */
 import type {
   Capability,
@@ -41,12 +46,9 @@ import type { TimeoutQueue } from './timeouts.js';
 
 export const DLG_CAPABILITY = 'dialog-dlg-repl';
 
-/**
- * How long an ended dialog's id is remembered against late updates. Live packets are ordered
- * per sender and a sync holds live packets back until it ends, so only a change made on another
- * node before our end reached it can arrive later: within the cluster's latency, far below this.
- */
-export const TOMBSTONE_MS = 120_000;
+/** Sync record kinds (byte 0), the numbers of the live packet types. */
+export const SYNC_DIALOG = T_DLG_UPDATE;
+export const SYNC_TOMBSTONE = T_DLG_END;
 
 /** What replication needs from the dialog service. */
 export interface ReplicationDeps {
@@ -69,27 +71,39 @@ export interface ReplicationCounters {
   received: number;
   stale: number;
   bad: number;
-  swept: number;
+  /** Tombstones a sync applied: ends this node had missed. */
+  tombstones: number;
 }
 
-interface Transfer {
-  readonly held: Map<string, number>;
-  readonly seen: Set<string>;
+/** An ended dialog, remembered. */
+interface Tomb {
+  /** Wall time it may be forgotten. */
+  readonly until: number;
+  readonly tag: string;
+  /** The final record (codec.ts), `fired` as known here: what a sync hands on. */
+  readonly record: Buffer;
 }
 
 export class DialogReplication {
-  readonly counters: ReplicationCounters = { sent: 0, received: 0, stale: 0, bad: 0, swept: 0 };
+  readonly counters: ReplicationCounters = {
+    sent: 0,
+    received: 0,
+    stale: 0,
+    bad: 0,
+    tombstones: 0,
+  };
   readonly cap: Capability;
   private readonly dirtySet = new Set<Dialog>();
-  /** Ended ids -> wall time they may be forgotten (insertion order is expiry order). */
-  private readonly tombs = new Map<string, number>();
-  private readonly transfers = new Map<string, Transfer>();
+  /** Ended ids (insertion order is expiry order: one ttl for all). */
+  private readonly tombs = new Map<string, Tomb>();
+  private readonly ttlMs: number;
 
   constructor(
     private readonly d: ReplicationDeps,
     cluster: ClusterApi,
     clusterId: number,
   ) {
+    this.ttlMs = d.host.params.tombstone_ttl * 1000;
     this.cap = cluster.registerCapability({
       name: DLG_CAPABILITY,
       clusterId,
@@ -102,14 +116,8 @@ export class DialogReplication {
       },
       sync: {
         donate: (ctx, emit) => this.donate(ctx, emit),
-        begin: (ctx) => {
-          this.begin(ctx);
-        },
         apply: (record, ctx) => {
           this.apply(record, ctx);
-        },
-        end: (ctx, ok) => {
-          this.end(ctx, ok);
         },
       },
     });
@@ -133,8 +141,9 @@ export class DialogReplication {
   /** A dialog ended here: its final record goes now; `fired`: onEnded was called here. */
   ended(d: Dialog, fired: boolean): void {
     this.dirtySet.delete(d);
-    this.tomb(d.id);
-    this.send(T_DLG_END, encodeDialog(d, fired));
+    const record = encodeDialog(d, fired);
+    this.tomb(d.id, d.sharingTag, record);
+    this.send(T_DLG_END, record);
   }
 
   /** `dlg_cluster_sync [tag]`: pull every dialog (or the tag's) again. */
@@ -144,8 +153,8 @@ export class DialogReplication {
 
   /** Forget ended ids past their time (the timeout job, every second). */
   prune(now: number): void {
-    for (const [id, until] of this.tombs) {
-      if (until > now) {
+    for (const [id, tomb] of this.tombs) {
+      if (tomb.until > now) {
         break;
       }
       this.tombs.delete(id);
@@ -189,14 +198,15 @@ export class DialogReplication {
 
   /**
    * The final record of a dialog ended on another node. The CDR (onEnded) is written here
-   * when the ending node did not write it and the dialog's tag is active here: exactly once.
+   * when the ending node did not write it and the dialog's tag is active here: exactly once
+   * (a node that fired remembers the end at least as long as the ender, whose tombstone is the
+   * only other way the end can come back).
    */
   applyEnd(w: DialogWire): boolean {
     this.d.observe(w.rev);
     if (this.tombs.has(w.id)) {
       return false; // ended here too: the end (and its CDR, if ours) was handled then
     }
-    this.tomb(w.id);
     let d = this.d.store.get(w.id);
     if (d !== undefined) {
       const from = d.state;
@@ -209,7 +219,11 @@ export class DialogReplication {
     } else {
       d = dialogOf(w);
     }
-    if (w.fired !== true && this.d.host.sharingTags.isActive(w.sharingTag)) {
+    const fire = w.fired !== true && this.d.host.sharingTags.isActive(w.sharingTag);
+    // Remembered before onEnded runs, with `fired` as it now stands, so a sync from here
+    // never has the CDR written twice.
+    this.tomb(w.id, w.sharingTag, encodeDialog(w, w.fired === true || fire));
+    if (fire) {
       this.d.fire(d);
     }
     return true;
@@ -229,9 +243,9 @@ export class DialogReplication {
     this.dirtySet.clear();
   }
 
-  private tomb(id: string): void {
+  private tomb(id: string, tag: string, record: Buffer): void {
     this.tombs.delete(id);
-    this.tombs.set(id, this.d.host.wallTime() + TOMBSTONE_MS);
+    this.tombs.set(id, { until: this.d.host.wallTime() + this.ttlMs, tag, record });
   }
 
   private onPacket(p: CapabilityPacket): void {
@@ -275,57 +289,37 @@ export class DialogReplication {
     ctx: SyncContext,
     emit: (record: Buffer) => void | Promise<void>,
   ): Promise<void> {
-    // The Map's own iterator: dialogs added meanwhile come later, removed ones are skipped.
+    // The Maps' own iterators: entries added meanwhile come later, removed ones are skipped
+    // (a dialog that ends mid-transfer leaves the store and joins the tombstones).
     for (const d of this.d.store.values()) {
       if (ctx.scope === null || d.sharingTag === ctx.scope) {
-        await emit(encodeDialog(d));
+        await emit(syncRecord(SYNC_DIALOG, encodeDialog(d)));
       }
     }
-  }
-
-  private begin(ctx: SyncContext): void {
-    const held = new Map<string, number>();
-    for (const d of this.d.store.values()) {
-      if (ctx.scope === null || d.sharingTag === ctx.scope) {
-        held.set(d.id, d.rev);
+    for (const tomb of this.tombs.values()) {
+      if (ctx.scope === null || tomb.tag === ctx.scope) {
+        await emit(syncRecord(SYNC_TOMBSTONE, tomb.record));
       }
     }
-    this.transfers.set(transferKey(ctx), { held, seen: new Set() });
   }
 
   private apply(record: Buffer, ctx: SyncContext): void {
-    const w = decodeDialog(record);
-    if (w === null) {
+    const kind = record[0];
+    const w =
+      kind === SYNC_DIALOG || kind === SYNC_TOMBSTONE ? decodeDialog(record.subarray(1)) : null;
+    if (w === null || (kind === SYNC_TOMBSTONE && w.state !== DlgState.DELETED)) {
       this.counters.bad++;
-      this.d.host.logger.debug({ donor: ctx.node }, 'dialog sync: malformed record skipped');
+      this.d.host.logger.debug({ donor: ctx.node, kind }, 'dialog sync: malformed record skipped');
       return;
     }
-    this.transfers.get(transferKey(ctx))?.seen.add(w.id);
-    this.applyRecord(w);
-  }
-
-  private end(ctx: SyncContext, ok: boolean): void {
-    const t = this.transfers.get(transferKey(ctx));
-    this.transfers.delete(transferKey(ctx));
-    if (!ok || t === undefined) {
-      return;
-    }
-    for (const [id, rev] of t.held) {
-      const d = this.d.store.get(id);
-      if (t.seen.has(id) || d?.rev !== rev) {
-        continue;
-      }
-      // The donor no longer has it: it ended while this node missed the end. Its CDR was
-      // the business of the node active then; dropping it here bills nothing.
-      this.d.timeouts.cancel(d);
-      this.d.profiles.release(d);
-      this.d.store.remove(d);
-      this.tomb(id);
-      this.counters.swept++;
+    if (kind === SYNC_DIALOG) {
+      this.applyRecord(w);
+    } else if (this.applyEnd(w)) {
+      this.counters.tombstones++;
     }
   }
 }
 
-function transferKey(ctx: SyncContext): string {
-  return `${String(ctx.node)}|${ctx.scope ?? ''}`;
+function syncRecord(kind: number, payload: Buffer): Buffer {
+  return Buffer.concat([Buffer.of(kind), payload]);
 }

@@ -5,7 +5,7 @@
  *
  * A donor holds `dialogs` confirmed calls shaped like the memory bench's (40-char Call-ID, a
  * route set on each side, two profiles, the acc mark); the bench measures the bytes of one
- * replicated record, a full transfer (the donor's `donate` into a receiver's `begin/apply/end`,
+ * replicated record, a full transfer (the donor's `donate` into a receiver's `apply`,
  * in process: the engine's chunking and the network are not part of it) and the live path
  * (a change encoded on one node and applied on another).
  */
@@ -115,13 +115,11 @@ const ctx = { node: 1, scope: null };
 let sent = 0;
 let total = 0;
 const t0 = performance.now();
-sync.begin?.(ctx);
 await donor.def.sync!.donate({ node: 2, scope: null }, (record) => {
   total += record.length;
   sent++;
   sync.apply(record, ctx);
 });
-sync.end?.(ctx, true);
 const syncMs = performance.now() - t0;
 if (receiver.svc.store.size !== count || sent !== count) {
   throw new Error(`transfer incomplete: ${String(receiver.svc.store.size)} of ${String(count)}`);

@@ -55,7 +55,12 @@ export interface Pair {
   stop(): Promise<void>;
 }
 
-export async function pair(params: Record<string, unknown> = {}): Promise<Pair> {
+/**
+ * `synced`: node 1 is a seed and both nodes report their modules ready, so the sync engine runs
+ * (node 2 pulls from node 1 before the test starts; a gap starts a resync); otherwise no
+ * transfer ever runs and only live packets flow.
+ */
+export async function pair(params: Record<string, unknown> = {}, synced = false): Promise<Pair> {
   const hub = new MemoryHub(1);
   const wall = { now: T0 };
   const clusterers = [1, 2].map((id) =>
@@ -66,10 +71,15 @@ export async function pair(params: Record<string, unknown> = {}): Promise<Pair> 
         clusters: [
           {
             cluster_id: 1,
-            nodes: [1, 2].map((n) => ({ node_id: n, url: `bin:127.0.0.1:${String(5000 + n)}` })),
+            nodes: [1, 2].map((n) => ({
+              node_id: n,
+              url: `bin:127.0.0.1:${String(5000 + n)}`,
+              flags: synced && n === 1 ? ['seed'] : [],
+            })),
           },
         ],
         sharing_tags: [`${TAG}=${id === 1 ? 'active' : 'backup'}`],
+        seed_fallback_interval: 0,
       }),
       { clock: new FakeClock() },
     ),
@@ -89,6 +99,15 @@ export async function pair(params: Record<string, unknown> = {}): Promise<Pair> 
     await c.start();
   }
   await flush();
+  if (synced) {
+    for (const c of clusterers) {
+      c.modulesReady();
+      await flush();
+    }
+    for (let i = 0; i < 20 && !clusterers.every((c) => c.readiness().ready); i++) {
+      await flush();
+    }
+  }
   const [a, b] = nodes as [DialogRig, DialogRig];
   return {
     hub,

@@ -1,8 +1,9 @@
 /**
  * The dialog capability's sync callbacks driven by a pump (one node's `donate` into another's
- * `begin/apply/end`), scope by sharing tag and the sweep after a verified transfer; auto sync
- * on node_up; `dlg_cluster_sync`; malformed input; the configuration errors of replication on a
- * node that is not in the cluster.
+ * `apply`): scope by sharing tag, apply-if-newer, tombstones of ends a node missed (no sweep),
+ * the sync record's kind byte; a split healed by the resyncs its gaps start (real sync engine
+ * on the in-memory cluster); auto sync on node_up; `dlg_cluster_sync`; malformed input; the
+ * configuration errors of replication on a node that is not in the cluster.
  */
 import t from 'tap';
 import type {
@@ -10,11 +11,21 @@ import type {
   CapabilityEvent,
   SharingTags,
 } from '../../../src/module/index.js';
+import { flush } from '../../../test/helpers/memory-clusterer.js';
 import { RX, settle } from '../../../test/helpers/proxy-fakes.js';
-import { decodeDialog } from '../codec.js';
-import { DLG_CAPABILITY } from '../replication.js';
+import { DlgState } from '../api.js';
+import { decodeDialog, encodeDialog, type DialogWire } from '../codec.js';
+import { DLG_CAPABILITY, SYNC_DIALOG, SYNC_TOMBSTONE } from '../replication.js';
 import { DialogService } from '../service.js';
-import { fakeCluster, inDialog, place, routes, TAG, type FakeCluster } from './cluster-rig.js';
+import {
+  fakeCluster,
+  inDialog,
+  pair,
+  place,
+  routes,
+  TAG,
+  type FakeCluster,
+} from './cluster-rig.js';
 import { node, rig, type DialogRig } from './helpers.js';
 
 function svc(r: DialogRig): DialogService {
@@ -39,16 +50,26 @@ function deliver(from: FakeCluster, to: FakeCluster, source: number, start = 0):
   }
 }
 
+/** What `donor` emits for `scope`: each record's kind and decoded dialog. */
+async function donated(
+  donor: FakeCluster,
+  scope: string | null,
+): Promise<{ kind: number; w: DialogWire }[]> {
+  const out: { kind: number; w: DialogWire }[] = [];
+  await cap(donor).sync!.donate({ node: 2, scope }, (record) => {
+    out.push({ kind: record[0]!, w: decodeDialog(record.subarray(1))! });
+  });
+  return out;
+}
+
 /** Run a full transfer of `scope` from `donor` to `receiver`; `during` runs mid-transfer. */
 async function pump(
   donor: FakeCluster,
   receiver: FakeCluster,
   scope: string | null,
-  ok = true,
   during: () => void = () => undefined,
 ): Promise<number> {
   const recv = cap(receiver).sync!;
-  recv.begin?.({ node: 1, scope });
   let n = 0;
   await cap(donor).sync!.donate({ node: 2, scope }, async (record) => {
     await Promise.resolve(); // the engine's back-pressure: an emit may wait
@@ -58,7 +79,6 @@ async function pump(
       during();
     }
   });
-  recv.end?.({ node: 1, scope }, ok);
   return n;
 }
 
@@ -83,12 +103,15 @@ async function nodes(params: Record<string, unknown> = {}) {
   return { fa, fb, a, b };
 }
 
-t.test('sync: scope by tag, apply-if-newer, sweep of missed ends', async (t) => {
+t.test('sync: scope by tag, apply-if-newer, tombstones of missed ends, no sweep', async (t) => {
   const { fa, fb, a, b } = await nodes();
   t.teardown(async () => {
     await a.destroy();
     await b.destroy();
   });
+  const { sync } = cap(fb);
+  t.notOk(sync && 'begin' in sync, 'nothing to mark at the start of a transfer');
+  t.notOk(sync && 'end' in sync, 'nor to drop at its end');
   const d1 = await place(a, 1);
   const d2 = await place(a, 2);
   const d3 = await place(a, 3);
@@ -103,38 +126,127 @@ t.test('sync: scope by tag, apply-if-newer, sweep of missed ends', async (t) => 
   svc(a).setSharingTag(svc(a).store.get(d5)!, 'vip/1');
   await settle();
   t.ok(fa.sent.length > mark);
-  // A call only B knows (A missed it), changed on B while the transfer runs: it stays.
+  t.match(await donated(fa, TAG), [
+    { kind: SYNC_DIALOG, w: { id: d1 } },
+    { kind: SYNC_DIALOG, w: { id: d3 } },
+    { kind: SYNC_DIALOG, w: { id: d4 } },
+    { kind: SYNC_TOMBSTONE, w: { id: d2, state: DlgState.DELETED, fired: true } },
+  ]);
+  // A call only B knows (A missed it), and call 3, changed on B while the transfer runs.
   const x = await place(b, 6);
-  const sent = await pump(fa, fb, TAG, true, () => {
+  const sent = await pump(fa, fb, TAG, () => {
     b.api.setVal(x, 'k', 'v');
+    b.api.setVal(d3, 'k', 'b');
   });
-  t.equal(sent, 3, 'the donor sends service/1 only: calls 1, 3, 4');
+  t.equal(sent, 4, 'the donor sends service/1 only: calls 1, 3, 4 and the end of call 2');
   t.same(
     [...b.api.all()].map((d) => d.id).sort(),
     [d1, d3, d4, x].sort(),
-    'call 2 swept, call 4 added, call 5 (vip/1) not in scope, the changed local call kept',
+    'call 2 ended by its tombstone, call 4 added, call 5 (vip/1) not in scope, the local call kept',
   );
-  t.equal(b.stat('sync_swept'), 1);
-  t.equal(b.stat('repl_stale'), 2, 'calls 1 and 3 were held at the same revision');
-  t.equal(b.ended.length, 0, 'a sweep bills nothing');
+  t.equal(b.stat('sync_tombstones'), 1);
+  t.equal(b.stat('repl_stale'), 2, 'call 1 at the same revision, call 3 older than B’s change');
+  t.equal(b.api.get(d3)!.vals['k'], 'b', "B's change made during the transfer is kept");
+  t.equal(b.ended.length, 0, 'A billed call 2 (fired): B bills nothing');
 
-  t.equal(await pump(fa, fb, null), 4, 'everything: calls 1, 3, 4, 5');
+  t.equal(await pump(fa, fb, null), 5, 'everything: calls 1, 3, 4, 5 and the end of call 2');
   t.ok(b.api.get(d5), 'call 5 arrived');
   t.equal(b.api.get(d5)!.sharingTag, 'vip/1');
-  t.equal(b.api.get(x), null, 'the donor lacks it and nothing changed it this time: swept');
+  t.ok(b.api.get(x), 'the donor lacks it: kept (an absent record deletes nothing)');
+  t.equal(b.stat('sync_tombstones'), 1, 'a tombstone already applied changes nothing');
 
-  // A failed transfer sweeps nothing.
-  a.h.core.onRequest(inDialog(1, 'BYE', d1, 2), RX, null);
+  // An end B missed, of a call of vip/1 (active on B) that the ender did not bill: B bills it.
+  const mark2 = fa.sent.length;
+  a.h.core.onRequest(inDialog(5, 'BYE', d5, 2), RX, null);
   await settle();
-  await pump(fa, fb, TAG, false);
-  t.ok(b.api.get(d1), 'not ok: kept');
-  await pump(fa, fb, TAG, true);
-  t.equal(b.api.get(d1), null, 'ok: swept');
+  const end = decodeDialog(fa.sent[mark2]!.payload)!;
+  const unbilled = Buffer.concat([
+    Buffer.of(SYNC_TOMBSTONE),
+    Buffer.from(JSON.stringify({ ...end, fired: false })),
+  ]);
+  cap(fb).sync!.apply(unbilled, { node: 1, scope: null });
+  cap(fb).sync!.apply(unbilled, { node: 1, scope: null });
+  t.match(b.ended, [{ id: d5 }], 'billed once');
+  t.equal(b.api.get(d5), null);
+  t.match(
+    (await donated(fb, 'vip/1')).filter((r) => r.kind === SYNC_TOMBSTONE),
+    [{ w: { id: d5, fired: true } }],
+    "B's tombstone says it was billed: a node syncing from B will not bill it again",
+  );
 
-  // A bad record in a transfer is counted and skipped.
-  cap(fb).sync!.apply(Buffer.from('{"v":1}'), { node: 1, scope: null });
-  t.equal(b.stat('repl_bad'), 1);
+  // Bad records are counted and skipped: bad JSON, an unknown kind, nothing, a tombstone
+  // that is not a final record.
+  const live = encodeDialog(svc(b).store.get(d1)!);
+  for (const bad of [
+    Buffer.from('\x01{"v":1}', 'latin1'),
+    Buffer.concat([Buffer.of(9), live]),
+    Buffer.alloc(0),
+    Buffer.concat([Buffer.of(SYNC_TOMBSTONE), live]),
+  ]) {
+    cap(fb).sync!.apply(bad, { node: 1, scope: null });
+  }
+  t.equal(b.stat('repl_bad'), 4);
+  t.ok(b.api.get(d1), 'call 1 untouched');
 });
+
+t.test(
+  'a split: both sides write and end calls; the gaps resync both ways to the union',
+  async (t) => {
+    const p = await pair({}, true);
+    t.teardown(() => p.stop());
+    t.ok(
+      p.clusterers.every((c) => c.readiness().ready),
+      'both nodes synced: node 1 as the seed, node 2 from it',
+    );
+    const [a, b] = p.nodes;
+    const d1 = await place(a, 1);
+    const d2 = await place(a, 2);
+    await flush();
+    t.ok(b.api.get(d1) && b.api.get(d2), 'B holds both calls');
+    p.hub.cut(1, 2);
+    await flush();
+    // A (active) takes call 3 and ends call 1; B (backup) takes call 4 and ends call 2, which
+    // B does not bill (backup) and A never hears of.
+    const d3 = await place(a, 3);
+    a.h.core.onRequest(inDialog(1, 'BYE', d1, 2), RX, null);
+    const d4 = await place(b, 4);
+    b.h.core.onRequest(inDialog(2, 'BYE', d2, 2), RX, null);
+    await settle();
+    await flush();
+    t.equal(b.api.get(d3), null, 'B missed call 3');
+    t.equal(a.api.get(d4), null, 'A missed call 4');
+    t.ok(b.api.get(d1), 'B still holds call 1');
+    t.ok(a.api.get(d2), 'A still holds call 2');
+    t.match(a.ended, [{ id: d1 }]);
+    t.equal(b.ended.length, 0);
+
+    p.hub.heal(1, 2);
+    // Back in reach, each side's STATUS names more packets than the other received: a gap,
+    // and each pulls a full sync from the other. New calls after that flow live.
+    await flush();
+    const d5 = await place(a, 5);
+    const d6 = await place(b, 6);
+    await flush();
+    for (const [name, r] of [
+      ['A', a],
+      ['B', b],
+    ] as const) {
+      t.same(
+        [...r.api.all()].map((d) => d.id).sort(),
+        [d3, d4, d5, d6].sort(),
+        `${name} holds the union of the live calls, neither ended one`,
+      );
+    }
+    t.equal(a.stat('sync_tombstones'), 1, "A learnt call 2's end from B's tombstone");
+    t.equal(b.stat('sync_tombstones'), 1, "B learnt call 1's end from A's tombstone");
+    t.same(
+      a.ended.map((d) => d.id),
+      [d1, d2],
+      'one CDR each: A billed call 1, and call 2 (active here, B did not bill it) on the sync',
+    );
+    t.equal(b.ended.length, 0);
+  },
+);
 
 t.test('live packets: malformed ones dropped; a replicated end bills where active', async (t) => {
   const { fa, fb, a, b } = await nodes();
