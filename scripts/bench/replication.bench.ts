@@ -11,7 +11,8 @@
  *    when A's 200 OK arrives, and polls B's MI (`ul_show_contact`) every 2 ms until B has it:
  *    p50/p99/max of that lag (an upper bound: it includes one MI round trip).
  * 3. `cost`: the CPU A spends per 1,000 REGISTERs at the same offered rate with replication on
- *    (a synced pair) and off (one node, no cluster), and the REGISTER rate that implies.
+ *    (usrloc full-sharing-cluster) and off (single-instance) in the same pair of processes, and
+ *    the REGISTER rate each implies (BENCH_COST_ROUNDS alternated rounds, means).
  *
  * BENCH_PHASES (default `sync,lag,cost`) picks phases. The machine's two cores are shared by
  * both nodes and sipp: figures are floors, compare within one run.
@@ -21,11 +22,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClusterPlan, waitFor } from '../../test/helpers/cluster-nodes.js';
-import { miCall, startTandemProcess } from '../../test/helpers/tandem-process.js';
+import { miCall } from '../../test/helpers/tandem-process.js';
 import { writeUsrlocAof } from '../../test/helpers/usrloc-aof.js';
 import { registerFrom } from '../../test/helpers/raw-register.js';
 import { sipp as runSipp, writeUsersCsv } from '../../test/helpers/sipp.js';
-import { cpuSeconds, freePort, round } from './sipp-bench.js';
+import { cpuSeconds, round } from './sipp-bench.js';
 
 const PHASES = new Set((process.env['BENCH_PHASES'] ?? 'sync,lag,cost').split(','));
 const SYNC_CONTACTS = Number(process.env['BENCH_SYNC_CONTACTS'] ?? 1_000_000);
@@ -166,7 +167,7 @@ async function lagPhase(dir: string): Promise<void> {
   await cleanup();
 }
 
-/** CPU seconds A spends on DURATION s of REGISTERs at `rate`. */
+/** CPU A spends per 1,000 REGISTERs over DURATION s at LAG_RATE/s. */
 async function cpuPer1000(pid: number, dir: string, port: number, prefix: string) {
   const c0 = cpuSeconds(pid);
   const load = background(dir, port, LAG_RATE, prefix);
@@ -175,35 +176,60 @@ async function cpuPer1000(pid: number, dir: string, port: number, prefix: string
   return { ms: (used * 1e6) / (LAG_RATE * DURATION), ok: out.code === 0 };
 }
 
+/**
+ * Replication off and on in the same pair of processes: usrloc `single-instance` against
+ * `full-sharing-cluster`, so the cluster's own work (heartbeats, tags) is in both. Alternated
+ * over BENCH_COST_ROUNDS rounds (default 2) because the machine drifts; the figures are means.
+ */
 async function costPhase(dir: string): Promise<void> {
-  // Off: one node, no cluster.
-  const port = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), 'tandem-bench-repl-'));
-  const single = await startTandemProcess({
-    dataDir,
-    sets: [`listen=[udp:127.0.0.1:${String(port)}]`, 'modules.usrloc.db_mode=none'],
-  });
-  const off = await cpuPer1000(single.child.pid!, dir, port, 'off');
-  await single.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-
-  const plan = await memoryPair();
-  const pidB = plan.node(2).p!.child.pid!;
-  const b0 = cpuSeconds(pidB);
-  const on = await cpuPer1000(plan.node(1).p!.child.pid!, dir, plan.node(1).sipPort, 'on');
-  const applyMs = ((cpuSeconds(pidB) - b0) * 1e6) / (LAG_RATE * DURATION);
+  const rounds = Number(process.env['BENCH_COST_ROUNDS'] ?? 2);
+  const sums = { off: 0, on: 0, receiver: 0 };
+  let ok = true;
+  for (let r = 0; r < rounds; r++) {
+    for (const mode of ['off', 'on'] as const) {
+      const plan = await ClusterPlan.create(t, {
+        nodes: 2,
+        modules: {
+          usrloc: {
+            ...USRLOC,
+            db_mode: 'none',
+            working_mode_preset: mode === 'on' ? 'full-sharing-cluster' : 'single-instance',
+          },
+          registrar: {},
+        },
+        clusterer: { seed_fallback_interval: 1 },
+      });
+      await plan.startReady([1, 2]);
+      const pidB = plan.node(2).p!.child.pid!;
+      const b0 = cpuSeconds(pidB);
+      const a = await cpuPer1000(
+        plan.node(1).p!.child.pid!,
+        dir,
+        plan.node(1).sipPort,
+        `${mode}${String(r)}`,
+      );
+      ok &&= a.ok;
+      sums[mode] += a.ms;
+      if (mode === 'on') {
+        sums.receiver += ((cpuSeconds(pidB) - b0) * 1e6) / (LAG_RATE * DURATION);
+      }
+      await cleanup();
+    }
+  }
+  const off = sums.off / rounds;
+  const on = sums.on / rounds;
   line({
     bench: 'replication-cost',
     register_rate: LAG_RATE,
-    sipp_ok: off.ok && on.ok,
-    cpu_ms_per_1000_off: round(off.ms, 1),
-    cpu_ms_per_1000_on: round(on.ms, 1),
-    receiver_cpu_ms_per_1000: round(applyMs, 1),
-    implied_rate_off: Math.round(1e6 / off.ms),
-    implied_rate_on: Math.round(1e6 / on.ms),
-    cost_pct: round((1 - off.ms / on.ms) * 100, 1),
+    rounds,
+    sipp_ok: ok,
+    cpu_ms_per_1000_off: round(off, 1),
+    cpu_ms_per_1000_on: round(on, 1),
+    receiver_cpu_ms_per_1000: round(sums.receiver / rounds, 1),
+    implied_rate_off: Math.round(1e6 / off),
+    implied_rate_on: Math.round(1e6 / on),
+    cost_pct: round((1 - off / on) * 100, 1),
   });
-  await cleanup();
 }
 
 async function main(): Promise<void> {

@@ -174,14 +174,17 @@ export interface CapabilitySync {
    * carries the change). A throw or rejection aborts the transfer (the receiver retries).
    */
   donate(ctx: SyncContext, emit: (record: Buffer) => void | Promise<void>): Promise<void>;
-  /** Receiver: a transfer starts (e.g. mark what is held now, to sweep at `end`). */
+  /**
+   * Receiver: a transfer starts. Do not plan to drop, at `end`, what the donor did not send: a
+   * split makes both sides resync from each other, and each would drop the writes it took while
+   * cut. Deletes a node missed travel as tombstones in the transfer instead (usrloc, dialog).
+   */
   begin?(ctx: SyncContext): void;
   /** Receiver: one record, applied only if newer than the held one. */
   apply(record: Buffer, ctx: SyncContext): void;
   /**
-   * Receiver: the transfer ended. `ok` means every record arrived and count and digest matched:
-   * the module may drop what it held in scope at `begin` that the donor did not send and that
-   * nothing changed since (deletes it missed). Not ok: keep everything (a retry follows).
+   * Receiver: the transfer ended; `ok` means every record arrived and count and digest matched
+   * (not ok: a retry follows). The live packets held back since the request come after this.
    */
   end?(ctx: SyncContext, ok: boolean): void;
 }

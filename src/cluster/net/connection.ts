@@ -94,8 +94,9 @@ export class Conn {
 
   /**
    * Queue bytes; false when the socket's buffer is over its high-water mark (or closed). Writes
-   * of one event-loop turn leave in one writev: a frame per syscall would cap small packets at
-   * the syscall rate.
+   * of one event-loop iteration leave in one writev (uncorked by setImmediate, after every
+   * datagram and timer of the iteration ran): a frame per syscall would cap small packets at
+   * the syscall rate, and live replication (one packet per REGISTER) paid a write per request.
    */
   write(buf: Buffer): boolean {
     if (this.closed || this.socket.destroyed) {
@@ -104,7 +105,7 @@ export class Conn {
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
-      process.nextTick(this.uncork);
+      setImmediate(this.uncork);
     }
     return this.socket.write(buf);
   }
