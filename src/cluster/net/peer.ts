@@ -64,6 +64,9 @@ export class Peer {
   private seq = 0;
   private sentAt = 0;
   private failures = 0;
+  /** The last {@link status} answer and the node entry it was built from. */
+  private statusCache: PeerStatus | null = null;
+  private statusInfo: NodeInfo | null = null;
   private hbTimer: TimerHandle | null = null;
 
   constructor(
@@ -75,15 +78,35 @@ export class Peer {
     return this.info.nodeId;
   }
 
+  /**
+   * The peer as the control plane sees it. Kept while nothing in it changed: every live
+   * replication packet asks for the peers (sendAll), and spreading the node's entry per packet
+   * was 6 % of a registrar's CPU at 2,000 REGISTER/s.
+   */
   status(): PeerStatus {
-    return {
+    const c = this.statusCache;
+    if (
+      c !== null &&
+      this.statusInfo === this.info &&
+      c.link === this.link &&
+      c.reachable === this.reachable &&
+      c.nextHop === this.nextHop &&
+      c.enabled === this.enabled &&
+      c.rttMs === this.rttMs
+    ) {
+      return c;
+    }
+    const fresh: PeerStatus = Object.freeze({
       ...this.info,
       link: this.link,
       reachable: this.reachable,
       nextHop: this.nextHop,
       enabled: this.enabled,
       rttMs: this.rttMs,
-    };
+    });
+    this.statusCache = fresh;
+    this.statusInfo = this.info;
+    return fresh;
   }
 
   setLink(state: LinkState): void {
