@@ -16,9 +16,10 @@ export function detach(s: string): string {
 }
 
 /**
- * Bytes that own their memory. A serialized message is a slice of Node's shared 8 KB buffer
- * pool, and a slice keeps the whole pool alive: a 400-byte response kept for 32 s would hold
- * 8 KB. Bytes already alone in their ArrayBuffer (a received datagram) are returned as they are.
+ * Bytes that own their memory. A serialized message is a slice of the serializer's 64 KiB slab
+ * (src/sip/out-buffer.ts), and a slice keeps the whole slab alive: a 400-byte response kept for
+ * 32 s would hold 64 KiB. Bytes already alone in their ArrayBuffer (a received datagram) are
+ * returned as they are.
  */
 export function detachBytes(b: Buffer): Buffer {
   if (b.byteOffset === 0 && b.buffer.byteLength === b.length) {

@@ -423,12 +423,20 @@ export abstract class SipMessage {
   popRoute(): NameAddr | null {
     const c = this.cache;
     const routes = c.routes;
-    const line = this.field('route');
-    if (line === undefined) {
+    const i = this.indexOfField('route');
+    if (i < 0) {
       return null;
     }
-    const first = routes?.[0] ?? nameAddrListOf(line)[0]!;
-    this.popFirstValue('route');
+    const line = this.headers[i]!;
+    const list = routes === undefined ? nameAddrListOf(line) : null;
+    const first = routes?.[0] ?? list![0]!;
+    if (list !== null && list.length === 1) {
+      // The line held this one value: drop the line without cutting its value out to split it.
+      removeAt(this.headers, i);
+      this.touched('route');
+    } else {
+      this.popFirstValue('route');
+    }
     c.routes = routes?.slice(1);
     return first;
   }

@@ -9,6 +9,7 @@
  */
 import type { HeaderField, RawSource } from './header-field.js';
 import { displayName } from './header-names.js';
+import { outBuffer } from './out-buffer.js';
 
 /**
  * Write `startLine`, `headers` and `body` as one SIP message. A body given as a binary string
@@ -67,9 +68,12 @@ export function serialize(
   }
   head += '\r\n';
   if (typeof body === 'string') {
-    return Buffer.from(head + body, 'latin1');
+    const text = head + body;
+    const out = outBuffer(text.length);
+    out.write(text, 0, 'latin1');
+    return out;
   }
-  const out = Buffer.allocUnsafe(head.length + bodyLength);
+  const out = outBuffer(head.length + bodyLength);
   out.write(head, 0, 'latin1');
   body.copy(out, head.length);
   return out;

@@ -86,6 +86,24 @@ t.test('popRoute keeps the rest of a multi-value Route line', async (t) => {
   t.same(m.getAll('route'), ['<sip:b;lr>', '<sip:c;lr>']);
 });
 
+t.test('popRoute on a multi-value line not parsed before keeps the rest of it', async (t) => {
+  const m = parseReq(
+    'OPTIONS sip:x SIP/2.0\r\nRoute: <sip:a;lr>, <sip:b;lr>\r\nRoute: <sip:c;lr>\r\nl: 0\r\n\r\n',
+  );
+  const first = m.popRoute();
+  t.equal(first?.uri.kind === 'sip' ? first.uri.host : '', 'a');
+  t.same(m.getAll('route'), ['<sip:b;lr>', '<sip:c;lr>']);
+  const second = m.popRoute();
+  t.equal(second?.uri.kind === 'sip' ? second.uri.host : '', 'b');
+  // The line that held one value is gone whole; the next Route line is now first.
+  t.same(m.getAll('route'), ['<sip:c;lr>']);
+  t.same(
+    m.routes().map((r) => (r.uri.kind === 'sip' ? r.uri.host : '')),
+    ['c'],
+  );
+  t.notOk(m.toString().includes('sip:b'));
+});
+
 t.test('addRecordRoute and addRoute put new entries where RFC 3261 §16.6 wants them', async (t) => {
   const m = parseReq(INVITE);
   m.addRecordRoute('<sip:203.0.113.1;lr>');
