@@ -18,17 +18,45 @@ const MARKER = `${MAGIC_COOKIE}-t-`;
  * with the same hash carry the same routing-relevant fields: if one returns through us with an
  * unchanged hash, it loops; if any of these fields changed (a spiral: a new Request-URI, say), it
  * does not (§16.3 item 4).
+ *
+ * The fields are taken when the request arrives; the digest is made on first use, because most
+ * requests never need it: one answered here (a REGISTER, an OPTIONS to the proxy) is neither
+ * forwarded nor, unless a Via names us with one of our branches, checked for a loop. Measured in
+ * process, the SHA-1 was ~6 % of the CPU of such a request.
  */
-export function loopHash(req: SipRequest): string {
-  // One string and one native call: incremental createHash().update() costs a call per field.
-  let text = `${req.uri}\0${req.toTag() ?? ''}\0${req.fromTag() ?? ''}\0${req.callId()}\0${req.cseq().seq}\0`;
-  for (const name of ['route', 'proxy-require', 'proxy-authorization'] as const) {
-    for (const v of req.getAll(name)) {
-      text += v + '\n';
+export class LoopKey {
+  private text: string;
+  private digest: string | null = null;
+
+  constructor(req: SipRequest) {
+    // One string and, later, one native call: incremental createHash().update() costs a call
+    // per field.
+    let text = `${req.uri}\0${req.toTag() ?? ''}\0${req.fromTag() ?? ''}\0${req.callId()}\0${req.cseq().seq}\0`;
+    for (const name of ['route', 'proxy-require', 'proxy-authorization'] as const) {
+      for (const v of req.getAll(name)) {
+        text += v + '\n';
+      }
+      text += '\0';
     }
-    text += '\0';
+    this.text = text;
   }
-  return hash('sha1', text, 'hex').slice(0, 16);
+
+  /** The hash: 16 hex digits of the SHA-1 of the fields. */
+  get hash(): string {
+    let d = this.digest;
+    if (d === null) {
+      d = hash('sha1', this.text, 'hex').slice(0, 16);
+      this.digest = d;
+      // The fields are no longer needed, nor the message text they may slice.
+      this.text = '';
+    }
+    return d;
+  }
+}
+
+/** The loop hash of `req` as it is now. */
+export function loopHash(req: SipRequest): string {
+  return new LoopKey(req).hash;
 }
 
 /** A fresh branch carrying the loop hash. */
@@ -56,7 +84,7 @@ export function hashOfBranch(branch: string): string | null {
  */
 export function isLoop(
   vias: readonly Via[],
-  hash: string,
+  key: LoopKey,
   isSelf: (host: string, port: number | null) => boolean,
 ): boolean {
   for (const via of vias) {
@@ -64,7 +92,9 @@ export function isLoop(
     if (branch === undefined || branch === null) {
       continue;
     }
-    if (hashOfBranch(branch) === hash && isSelf(via.host, via.port)) {
+    // Only a branch of ours, in a Via naming us, needs this request's own hash.
+    const ours = hashOfBranch(branch);
+    if (ours !== null && isSelf(via.host, via.port) && ours === key.hash) {
       return true;
     }
   }

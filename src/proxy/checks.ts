@@ -4,7 +4,7 @@
  */
 import { SipParseError } from '../core/errors.js';
 import { tokensOf, type SipRequest } from '../sip/index.js';
-import { isLoop, loopHash } from './branch.js';
+import { isLoop, LoopKey } from './branch.js';
 import type { SelfAddresses } from './self.js';
 
 /** A rejection: the status, reason and extra header lines of the response to send. */
@@ -26,7 +26,7 @@ export interface CheckOptions {
 export function preRouteChecks(
   req: SipRequest,
   self: SelfAddresses,
-  hash: string,
+  key: LoopKey,
   options: CheckOptions,
 ): Rejection | null {
   // §16.3 item 2: "If the Request-URI has a URI whose scheme is not understood by the proxy,
@@ -36,7 +36,7 @@ export function preRouteChecks(
     return { status: 416, reason: 'Unsupported URI Scheme' };
   }
   // §16.3 item 4, loop detection with the branch hash of §16.6 item 8.
-  if (isLoop(req.vias(), hash, (h, p) => self.isSelf(h, p))) {
+  if (isLoop(req.vias(), key, (h, p) => self.isSelf(h, p))) {
     return { status: 482, reason: 'Loop Detected' };
   }
   // §16.3 item 5: "If the request contains a Proxy-Require header field with one or more
@@ -62,8 +62,8 @@ export function maxForwardsRejection(req: SipRequest): Rejection | null {
   return req.maxForwards() === 0 ? { status: 483, reason: 'Too Many Hops' } : null;
 }
 
-/** Compute the loop hash once per received request (before anything changes it). */
-export { loopHash };
+/** The loop-hash fields of a received request, taken before anything changes them. */
+export { LoopKey };
 
 /** A parse error thrown while a handler read a header becomes the 400 it names. */
 export function rejectionOf(err: unknown): Rejection | null {

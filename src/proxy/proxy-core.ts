@@ -10,7 +10,7 @@ import { SipParseError } from '../core/errors.js';
 import { createResponse, randomToken, type SipRequest, type SipResponse } from '../sip/index.js';
 import type { ServerTransaction, TransactionUser } from '../transaction/types.js';
 import type { ReceiveInfo, TransportPort } from '../transport/types.js';
-import { loopHash, preRouteChecks, type Rejection } from './checks.js';
+import { LoopKey, preRouteChecks, type Rejection } from './checks.js';
 import { RequestTask, type ForwardingHost } from './request-task.js';
 import type { SelfAddresses } from './self.js';
 import { forwardResponseStateless } from './stateless.js';
@@ -109,17 +109,16 @@ export class ProxyCore implements TransactionUser, ForwardingHost {
       // The ACK to one of our stateless negative replies (RFC 3261 §17.2.1 hop-by-hop): absorb.
       return;
     }
-    let hash: string;
+    let key: LoopKey | null = null;
     let rejection: Rejection | null;
     try {
-      hash = loopHash(req);
-      rejection = preRouteChecks(req, this.self, hash, { supported: this.supported });
+      key = new LoopKey(req);
+      rejection = preRouteChecks(req, this.self, key, { supported: this.supported });
     } catch (err) {
       if (!(err instanceof SipParseError)) {
         throw err;
       }
       rejection = { status: err.status, reason: err.reason };
-      hash = '';
     }
     if (rejection === null && this.draining && req.method !== 'ACK') {
       rejection = { status: 503, reason: 'Shutting Down', headers: [['Retry-After', '5']] };
@@ -131,7 +130,7 @@ export class ProxyCore implements TransactionUser, ForwardingHost {
       }
       return;
     }
-    const task = new RequestTask(this, req, rx, hash);
+    const task = new RequestTask(this, req, rx, key!);
     this.run(task);
   }
 

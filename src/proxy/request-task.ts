@@ -8,6 +8,7 @@ import type { Logger } from '../core/logger.js';
 import { createResponse, type SipRequest, type SipResponse } from '../sip/index.js';
 import type { ServerTransaction } from '../transaction/types.js';
 import type { ReceiveInfo, TransportPort } from '../transport/types.js';
+import type { LoopKey } from './branch.js';
 import { maxForwardsRejection } from './checks.js';
 import type { Branch } from './response-context.js';
 import { ResponseContext } from './response-context.js';
@@ -90,9 +91,14 @@ export class RequestTask {
     private readonly host: ForwardingHost,
     readonly req: SipRequest,
     readonly rx: ReceiveInfo,
-    /** The loop hash of the request as received (RFC 3261 §16.6 item 8). */
-    readonly hash: string,
+    /** The loop-hash fields of the request as received (RFC 3261 §16.6 item 8). */
+    private readonly loopKey: LoopKey,
   ) {}
+
+  /** The loop hash of the request as received (RFC 3261 §16.6 item 8), made on first use. */
+  get hash(): string {
+    return this.loopKey.hash;
+  }
 
   /** Script flags (OpenSIPS `setflag`/`isflag`); most requests never set one. */
   get flags(): Set<string> {
