@@ -1,6 +1,11 @@
 /**
  * A UDP listen socket: datagrams in go straight to the shared receive path, datagrams out leave
  * from this socket (RFC 3581 §4 symmetric response routing needs the same address and port).
+ *
+ * Datagrams out are queued and sent together once per event-loop turn (docs/adr/0013): on
+ * loopback and on a busy host, a `sendmsg` that finds the receiver asleep pays for waking it, and
+ * sending the turn's datagrams back to back wakes a peer once per burst instead of once per
+ * datagram.
  */
 import dgram from 'node:dgram';
 import { lookup as dnsLookup } from 'node:dns';
@@ -36,10 +41,17 @@ function isKeepalive(buf: Buffer): boolean {
   return true;
 }
 
+type SendCallback = (err: Error | null) => void;
+
 /** One bound UDP socket. */
 export class UdpListener {
   private readonly sock: dgram.Socket;
   private info: SocketInfo | null = null;
+  // The datagrams queued this turn, in parallel arrays (no object per datagram).
+  private readonly outData: Buffer[] = [];
+  private readonly outPort: number[] = [];
+  private readonly outAddress: string[] = [];
+  private readonly outCb: SendCallback[] = [];
 
   constructor(
     private readonly sink: DatagramSink,
@@ -93,12 +105,52 @@ export class UdpListener {
     return this.sock.getRecvBufferSize();
   }
 
-  /** Send one datagram; the kernel's verdict comes back through `cb`. */
-  send(data: Buffer, port: number, address: string, cb: (err: Error | null) => void): void {
-    this.sock.send(data, port, address, cb);
+  /**
+   * Queue one datagram for the end of this event-loop turn; the kernel's verdict comes back
+   * through `cb`, always asynchronously.
+   */
+  send(data: Buffer, port: number, address: string, cb: SendCallback): void {
+    if (this.outData.push(data) === 1) {
+      setImmediate(this.flush);
+    }
+    this.outPort.push(port);
+    this.outAddress.push(address);
+    this.outCb.push(cb);
   }
 
+  /** Datagrams queued and not yet handed to the kernel. */
+  get queued(): number {
+    return this.outData.length;
+  }
+
+  /** Hand every queued datagram to the kernel, in order. */
+  private readonly flush = (): void => {
+    const data = this.outData;
+    const port = this.outPort;
+    const address = this.outAddress;
+    const cb = this.outCb;
+    const sock = this.sock;
+    // Callbacks run later (dgram defers them), so nothing can queue while this runs.
+    const n = data.length;
+    for (let i = 0; i < n; i++) {
+      const done = cb[i]!;
+      try {
+        sock.send(data[i]!, port[i], address[i], done);
+      } catch (err) {
+        // dgram throws for a socket already closed or an argument it refuses; the caller, who
+        // queued long ago, hears of it as of any failed send.
+        process.nextTick(done, err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+    data.length = 0;
+    port.length = 0;
+    address.length = 0;
+    cb.length = 0;
+  };
+
   close(): Promise<void> {
+    // A graceful stop sends what its last turn queued (final responses among them).
+    this.flush();
     return new Promise((resolve) => {
       this.sock.off('message', this.onMessage);
       try {
