@@ -54,11 +54,6 @@ export class LoopKey {
   }
 }
 
-/** The loop hash of `req` as it is now. */
-export function loopHash(req: SipRequest): string {
-  return new LoopKey(req).hash;
-}
-
 /** A fresh branch carrying the loop hash. */
 export function proxyBranch(hash: string): string {
   return `${MARKER}${hash}-${randomToken(12)}`;

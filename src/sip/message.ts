@@ -399,8 +399,9 @@ export abstract class SipMessage {
       return null;
     }
     const vias = c.vias;
-    const rest = c.topVias!.slice(1);
-    this.popFirstValue('via');
+    const line = c.topVias!;
+    const rest = line.slice(1);
+    this.popFirstValue('via', line.length);
     // Keep what is already parsed: the rest of the top line and the remaining list.
     c.topVias = rest.length > 0 ? rest : undefined;
     c.vias = vias?.slice(1);
@@ -423,20 +424,14 @@ export abstract class SipMessage {
   popRoute(): NameAddr | null {
     const c = this.cache;
     const routes = c.routes;
-    const i = this.indexOfField('route');
-    if (i < 0) {
+    const line = this.field('route');
+    if (line === undefined) {
       return null;
     }
-    const line = this.headers[i]!;
+    // With the route set already parsed, the first line's own count is not known.
     const list = routes === undefined ? nameAddrListOf(line) : null;
     const first = routes?.[0] ?? list![0]!;
-    if (list !== null && list.length === 1) {
-      // The line held this one value: drop the line without cutting its value out to split it.
-      removeAt(this.headers, i);
-      this.touched('route');
-    } else {
-      this.popFirstValue('route');
-    }
+    this.popFirstValue('route', list?.length);
     c.routes = routes?.slice(1);
     return first;
   }
@@ -585,15 +580,19 @@ export abstract class SipMessage {
     this.touched(key);
   }
 
-  /** Remove the first comma-separated value of the first line of `key`. */
-  private popFirstValue(key: string): void {
+  /**
+   * Remove the first comma-separated value of the first line of `key`. A caller that parsed that
+   * line passes how many values it holds: a line of one value goes whole, its value never cut
+   * out to be split.
+   */
+  private popFirstValue(key: string, valuesOnLine?: number): void {
     const i = this.indexOfField(key);
     if (i < 0) {
       return;
     }
     const line = this.headers[i]!;
     // No comma at all means one value; only a line with commas needs the quote-aware split.
-    const items = line.value.includes(',') ? splitList(line.value) : null;
+    const items = valuesOnLine !== 1 && line.value.includes(',') ? splitList(line.value) : null;
     if (items === null || items.length <= 1) {
       removeAt(this.headers, i);
     } else {

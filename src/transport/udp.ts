@@ -118,11 +118,6 @@ export class UdpListener {
     this.outCb.push(cb);
   }
 
-  /** Datagrams queued and not yet handed to the kernel. */
-  get queued(): number {
-    return this.outData.length;
-  }
-
   /** Hand every queued datagram to the kernel, in order. */
   private readonly flush = (): void => {
     const data = this.outData;

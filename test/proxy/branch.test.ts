@@ -1,6 +1,9 @@
 import t from 'tap';
-import { hashOfBranch, isLoop, LoopKey, loopHash, proxyBranch } from '../../src/proxy/branch.js';
+import { hashOfBranch, isLoop, LoopKey, proxyBranch } from '../../src/proxy/branch.js';
 import { parseMessage, type SipRequest } from '../../src/sip/index.js';
+
+/** The loop hash of `r` as it is now. */
+const loopHash = (r: SipRequest): string => new LoopKey(r).hash;
 
 const BASE: Record<string, string> = {
   uri: 'sip:bob@biloxi.example.com',
