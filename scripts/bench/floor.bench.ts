@@ -1,7 +1,7 @@
 /**
  * What the parser benchmarks cannot go below on this machine: the bare steps any parser of the
  * 1 KB INVITE pays, timed in the same run as the real operations so the ratios hold however fast
- * the shared VM is at the moment. `node --import tsx scripts/bench/floor.bench.ts`; one JSON line
+ * the shared VM is at the moment. `npm run bench:floor`; one JSON line
  * per step, `ns` per operation (median of interleaved slices, process CPU time).
  *
  *   decode         the message as one latin1 string (Buffer#toString)

@@ -2,8 +2,10 @@
  * `npm run bench:parser`: the message layer's hot paths, one JSON line per benchmark:
  *   {"bench":"parse-invite","ops_per_sec":N,"samples":K}
  * Each sample runs a benchmark for a fixed time slice after a warm-up, in rounds across all
- * benchmarks; the figure is the median sample. The `sip-*` lines run the `sip` package's parser on the same input in the same run,
- * as a baseline that absorbs the machine's noise (see scripts/bench/README.md).
+ * benchmarks; the figure is the median sample. The `sip-*` lines run the `sip` package's parser
+ * on the same input in the same run, as a baseline that absorbs the machine's noise (see
+ * scripts/bench/README.md). The npm script starts Node with the young generation the proxy grows
+ * to under load (docs/adr/0014-bench-young-generation.md).
  */
 import { createRequire } from 'node:module';
 import { INVITE, REGISTER } from '../../test/fixtures/messages.js';
