@@ -1,5 +1,10 @@
 import t from 'tap';
-import { parseMessage, validateMessage, type ValidateOptions } from '../../src/sip/index.js';
+import {
+  parseMessage,
+  validateMessage,
+  type SipMessage,
+  type ValidateOptions,
+} from '../../src/sip/index.js';
 import { INVITE, REGISTER } from '../fixtures/messages.js';
 import { codeOf } from '../helpers/errors.js';
 import { SINGLE_VALUE } from '../../src/sip/header-names.js';
@@ -107,5 +112,61 @@ t.test('every single-value header may appear once only (RFC 3261 §7.3.1)', asyn
       code: 'SIP_ERR_DUPLICATE_HEADER',
       reason: 'Duplicate From Header',
     },
+  );
+});
+
+t.test('a message whose headers changed is validated on the headers it has now', async (t) => {
+  const parsed = (): SipMessage => parseMessage(Buffer.from(INVITE, 'latin1'));
+  const after = (change: (m: SipMessage) => void): string =>
+    codeOf(() => {
+      const m = parsed();
+      change(m);
+      validateMessage(m);
+    }, 'ok');
+  t.equal(
+    after(() => undefined),
+    'ok',
+  );
+  t.equal(
+    after((m) => m.removeHeader('call-id')),
+    'SIP_ERR_MISSING_HEADER',
+  );
+  t.equal(
+    after((m) => {
+      m.addHeader('CSeq', '314159 INVITE');
+    }),
+    'SIP_ERR_DUPLICATE_HEADER',
+  );
+  t.equal(
+    after((m) => m.removeHeader('max-forwards')),
+    'SIP_ERR_MISSING_HEADER',
+  );
+  // Repeatable headers stay allowed, and a repeat removed again is fine.
+  t.equal(
+    after((m) => {
+      m.addHeader('Contact', '<sip:b@c>');
+    }),
+    'ok',
+  );
+  t.equal(
+    after((m) => {
+      m.addHeader('Expires', '5');
+      m.addHeader('Expires', '6');
+      m.setHeader('Expires', '7');
+    }),
+    'ok',
+  );
+  // And a received duplicate is still found once the message changed elsewhere.
+  const dup = INVITE.replace(
+    'CSeq: 314159 INVITE\r\n',
+    'CSeq: 314159 INVITE\r\nCSeq: 1 INVITE\r\n',
+  );
+  t.equal(
+    codeOf(() => {
+      const m = parseMessage(Buffer.from(dup, 'latin1'));
+      m.addHeader('X-A', 'b');
+      validateMessage(m);
+    }, 'ok'),
+    'SIP_ERR_DUPLICATE_HEADER',
   );
 });
