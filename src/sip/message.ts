@@ -331,9 +331,12 @@ export abstract class SipMessage {
     return b;
   }
 
+  /** A new body; Content-Length follows when the message is written (see `setBody`). */
   set body(body: Buffer) {
     this.bodyBuf = body;
     this.bodySource = null;
+    // The received bytes no longer describe the message.
+    this.dirty = true;
   }
 
   /**

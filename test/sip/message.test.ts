@@ -186,6 +186,10 @@ t.test('serialization always writes a correct Content-Length', async (t) => {
   const text = wrong.toString();
   t.equal(text.match(/Content-Length/g)?.length, 1, 'duplicates collapse to one');
   t.ok(text.includes('Content-Length: 4\r\n'));
+  // Assigning the body alone changes the message too: the received bytes are not reused.
+  const assigned = parseReq('MESSAGE sip:x SIP/2.0\r\nContent-Length: 5\r\n\r\nbody!');
+  assigned.body = Buffer.from('four');
+  t.equal(assigned.toString(), 'MESSAGE sip:x SIP/2.0\r\nContent-Length: 4\r\n\r\nfour');
 });
 
 t.test('a message built in code serializes with canonical header spellings', async (t) => {
