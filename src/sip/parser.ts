@@ -65,6 +65,10 @@ export function parseMessage(buf: Buffer, options: ParseOptions = {}): SipMessag
   // RFC 3261 §7.5: "Implementations processing SIP messages over stream-oriented transports
   // MUST ignore any CRLF appearing before the start-line".
   let start = 0;
+  // No message we accept comes near 2 GiB; past it, offsets would not fit the int32 below.
+  if (buf.length > 0x7fffffff) {
+    throw new SipParseError('SIP_ERR_BODY_TOO_LARGE');
+  }
   // An int32: a typed array's length is a double to the optimiser, and every offset compared
   // with it or set from it would be converted back and checked.
   const len = buf.length | 0;
